@@ -1,0 +1,1 @@
+"""Rocket.Chat-side fixtures (simulator, bot process)."""

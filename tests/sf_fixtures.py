@@ -1,0 +1,1 @@
+"""Salesforce-side fixtures (simulator, keys)."""
