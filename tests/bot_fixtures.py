@@ -1,0 +1,1 @@
+"""Fixtures that run the real bot process (errbot -c config.py) against the simulators."""
