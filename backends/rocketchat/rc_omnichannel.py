@@ -1,0 +1,231 @@
+"""The small Omnichannel interface the backend offers plugins (`bot.omnichannel`).
+
+Plugins never call Rocket.Chat directly: they ask for open rooms, closed rooms, a room, its
+visitor, its transcript, and whether a user is an agent or manager. Shapes are Rocket.Chat's
+`livechat/rooms`, `rooms.info`, `livechat/visitors.info`, `chat.syncMessages` and
+`livechat/users/{agent,manager}` answers, reduced to frozen dataclasses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PAGE_SIZE = 50
+ROLE_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Visitor:
+    id: str
+    token: str
+    username: str
+    name: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LivechatRoom:
+    id: str
+    name: str
+    open: bool
+    visitor_id: str | None
+    visitor_token: str | None
+    visitor_name: str
+    agent_id: str | None
+    agent_username: str | None
+    served_at: dt.datetime | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    closer: str | None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    ts: dt.datetime
+    author: str
+    role: str  # "visitor" | "agent" | "bot"
+    text: str
+
+
+@dataclass(frozen=True)
+class OmnichannelEvent:
+    kind: str  # "assigned" | "transferred" | "closed"
+    room_id: str
+    agent_id: str | None
+    agent_username: str | None
+    ts: dt.datetime
+    message_id: str
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _date(value: Any) -> dt.datetime | None:
+    from rc_messages import parse_date  # local import: rc_messages imports this module
+
+    return parse_date(value)
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def room_from_payload(raw: dict) -> LivechatRoom:
+    visitor = raw.get("v") or {}
+    served = raw.get("servedBy") or {}
+    return LivechatRoom(
+        id=raw["_id"],
+        name=raw.get("fname") or raw.get("name") or visitor.get("username") or raw["_id"],
+        open=bool(raw.get("open")),
+        visitor_id=visitor.get("_id"),
+        visitor_token=visitor.get("token"),
+        visitor_name=raw.get("fname") or visitor.get("name") or visitor.get("username") or "",
+        agent_id=served.get("_id"),
+        agent_username=served.get("username"),
+        served_at=_date(served.get("ts")),
+        created_at=_date(raw.get("ts")),
+        updated_at=_date(raw.get("_updatedAt")),
+        closed_at=_date(raw.get("closedAt")),
+        closer=raw.get("closer"),
+        raw=raw,
+    )
+
+
+def visitor_from_payload(raw: dict) -> Visitor:
+    return Visitor(
+        id=raw["_id"],
+        token=raw.get("token") or "",
+        username=raw.get("username") or "",
+        name=raw.get("name") or raw.get("username") or "",
+        emails=tuple(e.get("address", "") for e in raw.get("visitorEmails") or [] if e.get("address")),
+        phones=tuple(p.get("phoneNumber", "") for p in raw.get("phone") or [] if p.get("phoneNumber")),
+    )
+
+
+class Omnichannel:
+    """Read Omnichannel state over REST; follow rooms over the realtime connection."""
+
+    def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None]):
+        self._rest = rest
+        self._follow = follow
+        self._unfollow = unfollow
+        self._bot_user_id = bot_user_id
+        self._roles: dict[str, tuple[float, frozenset[str]]] = {}
+        self._roles_lock = threading.Lock()
+
+    # -- rooms -------------------------------------------------------------------
+    def open_rooms(self, updated_since: dt.datetime | None = None) -> list[LivechatRoom]:
+        """Open (served) rooms, newest update first; stops paging at `updated_since`."""
+        rooms: list[LivechatRoom] = []
+        offset = 0
+        while True:
+            page = self._rest.get(
+                "livechat/rooms",
+                {"open": "true", "sort": json.dumps({"_updatedAt": -1}), "count": PAGE_SIZE, "offset": offset},
+            )
+            batch = [room_from_payload(r) for r in page.get("rooms", [])]
+            for room in batch:
+                if updated_since and room.updated_at and room.updated_at < updated_since:
+                    return rooms
+                rooms.append(room)
+            offset += len(batch)
+            if not batch or offset >= int(page.get("total", 0)):
+                return rooms
+
+    def closed_rooms(self, since: dt.datetime) -> list[LivechatRoom]:
+        """Rooms closed at or after `since`, oldest first (the `closedAt` filter)."""
+        rooms: list[LivechatRoom] = []
+        offset = 0
+        closed_at = json.dumps({"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))})
+        while True:
+            page = self._rest.get(
+                "livechat/rooms",
+                {"open": "false", "closedAt": closed_at, "sort": json.dumps({"closedAt": 1}), "count": PAGE_SIZE, "offset": offset},
+            )
+            batch = [room_from_payload(r) for r in page.get("rooms", [])]
+            rooms.extend(r for r in batch if r.closed_at)
+            offset += len(batch)
+            if not batch or offset >= int(page.get("total", 0)):
+                return rooms
+
+    def room(self, room_id: str) -> LivechatRoom | None:
+        from rc_rest import RestError
+
+        try:
+            body = self._rest.get("rooms.info", {"roomId": room_id})
+        except RestError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        raw = body.get("room")
+        return room_from_payload(raw) if raw and raw.get("t") == "l" else None
+
+    def visitor(self, visitor_id: str) -> Visitor | None:
+        from rc_rest import RestError
+
+        try:
+            body = self._rest.get("livechat/visitors.info", {"visitorId": visitor_id})
+        except RestError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        raw = body.get("visitor")
+        return visitor_from_payload(raw) if raw else None
+
+    def transcript(self, room_id: str, since: dt.datetime | None = None) -> list[TranscriptLine]:
+        """Regular messages of the room in order; system messages left out."""
+        last_update = _iso(since or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        body = self._rest.get("chat.syncMessages", {"roomId": room_id, "lastUpdate": last_update})
+        messages = (body.get("result") or {}).get("updated") or []
+        bot_id = self._bot_user_id()
+        lines = []
+        for m in messages:
+            if m.get("t") or m.get("_hidden"):
+                continue
+            user = m.get("u") or {}
+            role = "visitor" if m.get("token") else ("bot" if user.get("_id") == bot_id else "agent")
+            lines.append(
+                TranscriptLine(
+                    ts=_date(m.get("ts")) or dt.datetime.now(dt.timezone.utc),
+                    author=user.get("name") or user.get("username") or "unknown",
+                    role=role,
+                    text=m.get("msg") or "",
+                )
+            )
+        lines.sort(key=lambda line: line.ts)
+        return lines
+
+    # -- people ------------------------------------------------------------------
+    def is_agent(self, username: str) -> bool:
+        return "agent" in self._roles_of(username)
+
+    def is_manager(self, username: str) -> bool:
+        return "manager" in self._roles_of(username)
+
+    def _roles_of(self, username: str) -> frozenset[str]:
+        now = time.monotonic()
+        with self._roles_lock:
+            cached = self._roles.get(username)
+            if cached and now - cached[0] < ROLE_CACHE_SECONDS:
+                return cached[1]
+        roles = set()
+        for role in ("agent", "manager"):
+            body = self._rest.get(f"livechat/users/{role}", {"text": username, "count": 100})
+            if any(u.get("username") == username for u in body.get("users", [])):
+                roles.add(role)
+        result = frozenset(roles)
+        with self._roles_lock:
+            self._roles[username] = (now, result)
+        return result
+
+    # -- realtime ----------------------------------------------------------------
+    def follow(self, room_id: str) -> None:
+        self._follow(room_id)
+
+    def unfollow(self, room_id: str) -> None:
+        self._unfollow(room_id)

@@ -1,0 +1,80 @@
+"""Errbot configuration for this repository's bot, driven entirely by environment variables.
+
+Run with `errbot -c config.py`. See README.md ("Configuration") for every variable.
+"""
+import logging
+import os
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"config.py: {message}\n")
+    raise SystemExit(2)
+
+
+BACKEND = "RocketChat"
+BOT_EXTRA_BACKEND_DIR = str(_HERE / "backends")
+BOT_EXTRA_PLUGIN_DIR = [str(_HERE / "plugins")] + [
+    p for p in (_env("BOT_EXTRA_PLUGIN_DIR") or "").split(os.pathsep) if p
+]
+
+BOT_DATA_DIR = _env("BOT_DATA_DIR", str(_HERE / "data"))
+Path(BOT_DATA_DIR).mkdir(parents=True, exist_ok=True)
+BOT_LOG_FILE = None  # log to stdout: containers and the tests read it there
+BOT_LOG_LEVEL = getattr(logging, (_env("BOT_LOG_LEVEL", "INFO") or "INFO").upper(), logging.INFO)
+BOT_LOG_SENTRY = False
+
+_ROCKETCHAT_URL = _env("ROCKETCHAT_URL")
+_USER, _PASSWORD = _env("ROCKETCHAT_USER"), _env("ROCKETCHAT_PASSWORD")
+_USER_ID, _TOKEN = _env("ROCKETCHAT_USER_ID"), _env("ROCKETCHAT_TOKEN")
+if not _ROCKETCHAT_URL:
+    _fail("set ROCKETCHAT_URL to your Rocket.Chat server, e.g. https://chat.example.com")
+if _USER and _PASSWORD:
+    BOT_IDENTITY = {"server": _ROCKETCHAT_URL, "username": _USER, "password": _PASSWORD}
+elif _USER_ID and _TOKEN:
+    BOT_IDENTITY = {"server": _ROCKETCHAT_URL, "user_id": _USER_ID, "token": _TOKEN}
+else:
+    _fail("set ROCKETCHAT_USER + ROCKETCHAT_PASSWORD, or ROCKETCHAT_USER_ID + ROCKETCHAT_TOKEN (personal access token)")
+if _env("ROCKETCHAT_SILENCE_TIMEOUT"):
+    BOT_IDENTITY["silence_timeout"] = float(_env("ROCKETCHAT_SILENCE_TIMEOUT"))
+
+BOT_ADMINS = tuple(
+    name if name.startswith("@") else f"@{name}"
+    for name in (n.strip() for n in (_env("BOT_ADMINS") or "").split(","))
+    if name
+)
+BOT_ADMINS_NOTIFICATIONS = BOT_ADMINS
+
+BOT_PREFIX = "!"
+# `/salesforce …` (with "Allow unrecognized slash commands" on) and `@bot …` mentions.
+_BOT_NAME = _env("ROCKETCHAT_BOT_NAME", _USER)
+BOT_ALT_PREFIXES = ("/",) + ((f"@{_BOT_NAME}",) if _BOT_NAME else ())
+BOT_ALT_PREFIX_SEPARATORS = (":", ",", ";")
+BOT_ALT_PREFIX_CASEINSENSITIVE = True
+BOT_PREFIX_OPTIONAL_ON_CHAT = False
+BOT_ASYNC = True
+BOT_ASYNC_POOLSIZE = 10
+HIDE_RESTRICTED_COMMANDS = True
+SUPPRESS_CMD_NOT_FOUND = False
+
+# VersionChecker calls the internet and Webserver opens a port: neither belongs here.
+CORE_PLUGINS = ("ACLs", "Backup", "ChatRoom", "CommandNotFoundFilter", "Flows", "Health", "Help", "Plugins", "Utils")
+BOT_PLUGIN_INDEXES = _env("BOT_PLUGIN_INDEXES", str(_HERE / "plugins" / "index.json"))
+
+# Defaults for the Salesforce plugin's configuration (`!plugin config Salesforce {...}` overrides).
+_SALESFORCE_KEYS = (
+    "CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE", "SHOW_CONTACT_ON_ASSIGN",
+    "AUTOSAVE_ON_CLOSE", "LOG_TRANSCRIPT_ON_CLOSE", "METADATA_REFRESH_MINUTES", "SESSION_TIMEOUT_MINUTES",
+    "POLL_SECONDS", "API_VERSION", "CA_BUNDLE",
+)
+for _key in _SALESFORCE_KEYS:
+    if os.environ.get(f"SALESFORCE_{_key}") is not None:
+        globals()[f"SALESFORCE_{_key}"] = os.environ[f"SALESFORCE_{_key}"]
