@@ -63,7 +63,6 @@ class RocketChatBackend(ErrBot):
         self._lock = threading.RLock()
         self._size_limit = DEFAULT_SIZE_LIMIT
         self.omnichannel = Omnichannel(self.rest, self._follow, self._unfollow, lambda: self._user_id)
-        self._install_sigterm()
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -85,6 +84,10 @@ class RocketChatBackend(ErrBot):
             signal.signal(signal.SIGTERM, _stop)
         except ValueError:  # not the main thread (e.g. a test harness): keep the default
             pass
+
+    def serve_forever(self) -> None:
+        self._install_sigterm()
+        super().serve_forever()
 
     def build_identifier(self, text_representation: str):
         return parse_identifier(text_representation, backend=self)
