@@ -51,7 +51,6 @@ class RocketChatBackend(ErrBot):
             raise ValueError("BOT_IDENTITY needs 'server' and either 'username'+'password' or 'user_id'+'token'")
         self._silence_timeout = float(identity.get("silence_timeout", 70))
         self.rest = RestClient(self._server)
-        self._events: queue.Queue = queue.Queue()
         self._realtime: RealtimeClient | None = None
         self._user_id: str | None = None
         self.bot_identifier: RocketChatPerson | None = None
@@ -135,7 +134,9 @@ class RocketChatBackend(ErrBot):
         except RestError as exc:
             log.warning("Cannot log in to Rocket.Chat at %s: %s", self._server, exc.error)
             return False
-        realtime = RealtimeClient(self._server, self._events, silence_timeout=self._silence_timeout)
+        # A queue per connection: a stale end-of-connection marker can never end the next one.
+        events: queue.Queue = queue.Queue()
+        realtime = RealtimeClient(self._server, events, silence_timeout=self._silence_timeout)
         try:
             realtime.connect()
             realtime.login(self.rest.auth_token or "")
@@ -154,51 +155,51 @@ class RocketChatBackend(ErrBot):
         self.bot_identifier = RocketChatPerson(me["username"], me["_id"], me.get("name"))
         self._read_size_limit()
         self._remember_subscriptions()
-        log.info("Connected to Rocket.Chat at %s as @%s", self._server, me["username"])
         self.reset_reconnection_count()
         catching_up = self._last_ts is not None
-        self.connect_callback()
         try:
+            self.connect_callback()
+            log.info("Connected to Rocket.Chat at %s as @%s", self._server, me["username"])
             if catching_up:
                 self._catch_up()
             else:
                 self._last_ts = dt.datetime.now(dt.timezone.utc)
-            self._drain_until_closed()
+            self._drain_until_closed(events)
         except KeyboardInterrupt:
             log.info("Interrupt received, shutting down..")
             return True
         finally:
             realtime.close()
             self._realtime = None
-            self._drop_stale_close_marker()
             self.disconnect_callback()
         log.info("Disconnected from Rocket.Chat; reconnecting")
         return False
 
     def _login(self) -> dict:
+        """Reuse a still-valid session on reconnect (`/login` is rate-limited per IP); else log in."""
         if self._username:
-            data = self.rest.login(self._username, self._password)
-            me = data.get("me") or self.rest.get("me")
+            me = None
+            if self.rest.auth_token:
+                try:
+                    me = self.rest.get("me")
+                except AuthenticationError:
+                    self.rest.set_credentials(None, None)
+            if me is None:
+                data = self.rest.login(self._username, self._password)
+                me = data.get("me") or self.rest.get("me")
         else:
             self.rest.set_credentials(self._pat_user_id, self._pat_token)
             me = self.rest.get("me")
         self._user_id = me["_id"]
         return me
 
-    def _drain_until_closed(self) -> None:
+    def _drain_until_closed(self, events: queue.Queue) -> None:
         while True:
-            item = self._events.get()
+            item = events.get()
             if item is CLOSED:
                 return
             _, payload, meta = item
             self._handle(payload, meta)
-
-    def _drop_stale_close_marker(self) -> None:
-        try:
-            while True:
-                self._events.get_nowait()
-        except queue.Empty:
-            pass
 
     def _handle(self, payload: dict, meta: dict) -> None:
         ts = parse_date(payload.get("ts"))
@@ -206,8 +207,10 @@ class RocketChatBackend(ErrBot):
             return
         if ts and (self._last_ts is None or ts > self._last_ts):
             self._last_ts = ts
-        if "roomType" not in meta:
-            meta = {**meta, "roomType": self._room_info.get(payload.get("rid"), (None, None))[1]}
+        if "roomType" not in meta:  # a followed room's stream carries no meta
+            rid = payload.get("rid")
+            known = self._room_info.get(rid, (None, None))[1]
+            meta = {**meta, "roomType": known or ("l" if rid in self._followed else None), "roomParticipant": True}
         try:
             found = classify(payload, meta, self._user_id, backend=self)
         except Exception:  # noqa: BLE001 - one odd payload must not end the connection
@@ -267,6 +270,8 @@ class RocketChatBackend(ErrBot):
                     self._dm_rooms.setdefault(s["name"], s["rid"])
 
     def _read_size_limit(self) -> None:
+        # `GET settings.public?_id=A,B` (apps/meteor/app/api/server/v1/settings.ts, RC 6+);
+        # `Message_MaxAllowedSize` is a public setting (server/settings/message.ts), 5000 by default.
         try:
             body = self.rest.get("settings.public", {"_id": "Message_MaxAllowedSize"})
             for setting in body.get("settings", []):
