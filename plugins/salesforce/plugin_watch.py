@@ -1,0 +1,116 @@
+"""Assignments and closures of Omnichannel chats, from realtime events and reconciling polls.
+
+An event and a poll may both see the same change, so each is keyed: (room, agent, served at)
+for an assignment, (room, closedAt) for a closure, and handled once. A closure is only ever a
+room with `closedAt`: queued and on-hold rooms also leave the open list. Watermarks live in
+storage so that closures that happened while the bot was down are found on start.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any, Callable, MutableMapping
+
+log = logging.getLogger(__name__)
+
+ASSIGNED = "assigned:"
+WM_OPEN = "watch:open-watermark"
+WM_CLOSED = "watch:closed-watermark"
+MARGIN = dt.timedelta(seconds=5)
+KEEP_ASSIGNED_SECONDS = 3 * 24 * 3600
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat() if value else ""
+
+
+def assignment_key(room) -> str:
+    return f"{room.id}|{room.agent_username}|{_iso(room.served_at)}"
+
+
+def closure_key(room) -> str:
+    return f"{room.id}|{_iso(room.closed_at)}"
+
+
+class ChatWatch:
+    def __init__(
+        self,
+        store: MutableMapping[str, Any],
+        lock: threading.RLock,
+        omnichannel: Any,
+        on_assigned: Callable[[Any], None],
+        on_closed: Callable[[Any, str], None],
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+    ):
+        self._store = store
+        self._lock = lock
+        self._omni = omnichannel
+        self._on_assigned = on_assigned
+        self._on_closed = on_closed
+        self._now = now
+
+    def start(self) -> None:
+        """First run ever: watch from now on (no greeting storm for chats already under way)."""
+        with self._lock:
+            for key in (WM_OPEN, WM_CLOSED):
+                if key not in self._store:
+                    self._store[key] = _iso(self._now())
+
+    def handle_event(self, event: Any) -> None:
+        room = self._omni.room(event.room_id)
+        if room is None:
+            return
+        if event.kind in ("assigned", "transferred") and room.open and room.agent_username:
+            self.assigned(room)
+        elif event.kind == "closed" and room.closed_at:
+            self.closed(room)
+
+    def reconcile(self) -> None:
+        """Catch up with what the stream missed: newly served rooms, then closures."""
+        open_since = self._watermark(WM_OPEN)
+        rooms = self._omni.open_rooms(updated_since=open_since - MARGIN if open_since else None)
+        newest = open_since
+        for room in reversed(rooms):  # oldest update first
+            if room.agent_username:
+                self.assigned(room)
+            if room.updated_at and (newest is None or room.updated_at > newest):
+                newest = room.updated_at
+        self._set_watermark(WM_OPEN, newest)
+        closed_since = self._watermark(WM_CLOSED) or self._now()
+        newest = closed_since
+        for room in self._omni.closed_rooms(since=closed_since - MARGIN):
+            self.closed(room)
+            if room.closed_at and room.closed_at > newest:
+                newest = room.closed_at
+        self._set_watermark(WM_CLOSED, newest)
+        self._prune()
+
+    def assigned(self, room: Any) -> None:
+        key = ASSIGNED + assignment_key(room)
+        with self._lock:
+            if key in self._store:
+                return
+            self._store[key] = time.time()
+        self._on_assigned(room)
+
+    def closed(self, room: Any) -> None:
+        self._on_closed(room, closure_key(room))
+
+    def _watermark(self, key: str) -> dt.datetime | None:
+        with self._lock:
+            raw = self._store.get(key)
+        return dt.datetime.fromisoformat(raw) if raw else None
+
+    def _set_watermark(self, key: str, value: dt.datetime | None) -> None:
+        if value is not None:
+            with self._lock:
+                self._store[key] = _iso(value)
+
+    def _prune(self) -> None:
+        cutoff = time.time() - KEEP_ASSIGNED_SECONDS
+        with self._lock:
+            for key in [k for k in list(self._store.keys()) if isinstance(k, str) and k.startswith(ASSIGNED)]:
+                if self._store[key] < cutoff:
+                    del self._store[key]
