@@ -22,8 +22,9 @@ def _fail(message: str) -> None:
 
 BACKEND = "RocketChat"
 BOT_EXTRA_BACKEND_DIR = str(_HERE / "backends")
-BOT_EXTRA_PLUGIN_DIR = [str(_HERE / "plugins")] + [
-    p for p in (_env("BOT_EXTRA_PLUGIN_DIR") or "").split(os.pathsep) if p
+# `BOT_EXTRA_PLUGIN_DIR` (`:`-separated) replaces the default `plugins/` (the tests load a probe plugin alone).
+BOT_EXTRA_PLUGIN_DIR = [
+    str(Path(p).resolve()) for p in (_env("BOT_EXTRA_PLUGIN_DIR") or str(_HERE / "plugins")).split(os.pathsep) if p
 ]
 
 BOT_DATA_DIR = _env("BOT_DATA_DIR", str(_HERE / "data"))

@@ -138,3 +138,20 @@ def test_rate_limit_wait_uses_epoch_milliseconds():
     assert rate_limit_wait("12000", now_ms=10000) == pytest.approx(2.05)
     assert rate_limit_wait(None) == 1.0
     assert rate_limit_wait("5", now_ms=10000) == 0.05
+
+
+def test_livechat_room_and_visitor_payloads():
+    from rc_omnichannel import room_from_payload, visitor_from_payload
+
+    room = room_from_payload({
+        "_id": "LR1", "t": "l", "fname": "Jane Visitor", "ts": "2026-11-24T10:00:00.000Z",
+        "_updatedAt": "2026-11-24T10:05:00.000Z", "v": {"_id": "V1", "username": "guest-1", "token": "tok"},
+        "servedBy": {"_id": "A1", "username": "alice", "ts": "2026-11-24T10:01:00.000Z"},
+        "closedAt": "2026-11-24T10:09:00.000Z", "closer": "user",
+    })
+    assert (room.id, room.open, room.visitor_id, room.visitor_token, room.agent_username, room.closer) == (
+        "LR1", False, "V1", "tok", "alice", "user")  # `open` is absent once closed
+    assert room.served_at.minute == 1 and room.closed_at.minute == 9 and room.visitor_name == "Jane Visitor"
+    visitor = visitor_from_payload({"_id": "V1", "username": "guest-1", "name": "Jane", "token": "tok",
+                                    "visitorEmails": [{"address": "jane@example.com"}], "phone": [{"phoneNumber": "+1 555"}]})
+    assert (visitor.emails, visitor.phones, visitor.name) == (("jane@example.com",), ("+1 555",), "Jane")
