@@ -1,1 +1,131 @@
-"""Salesforce-side fixtures (simulator, keys)."""
+"""Salesforce-side fixtures: a JWT key pair made at test time and the loopback org.
+
+- `sf_keys` (session): `.key_path`, `.cert_path` — the Connected App's key and certificate.
+- `start_sf_sim(seed="empty", **options)` (factory): a running `python -m simulators.salesforce`,
+  stopped at teardown. Options: `session_timeout_minutes`, `audiences`, `username`, `consumer_key`.
+- `sf_sim` (module): one simulator with `--seed empty`; call `.reset(seed)` in a test for a clean org.
+
+A handle has `.url`, `.ca_cert`, `.consumer_key`, `.username`, `.key_path`, `.cert_path`,
+`.http` (a requests session that trusts only the simulator's certificate) and the `/_sim/`
+controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults()`,
+`expire_sessions()`, `set_api_usage(used, limit)`, `records(sobject)`, `insert(sobject, fields)`,
+`add_user(username, preauthorized, active)`, `token()` (mints one with a fresh JWT), `stop()`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from simulators.certs import make_key_and_certificate
+from simulators.launch import Simulator
+
+CONSUMER_KEY = "3MVG9SimulatedConsumerKeyForTests"
+USERNAME = "integration@example.com"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+@dataclass
+class Keys:
+    key_path: Path
+    cert_path: Path
+
+
+class SalesforceSim:
+    def __init__(self, keys: Keys, seed: str = "empty", session_timeout_minutes: float | None = None,
+                 audiences: tuple[str, ...] = (), username: str = USERNAME, consumer_key: str = CONSUMER_KEY):
+        args = ["--port", "0", "--consumer-key", consumer_key, "--certificate", str(keys.cert_path),
+                "--username", username, "--seed", seed]
+        if session_timeout_minutes is not None:
+            args += ["--session-timeout-minutes", str(session_timeout_minutes)]
+        for audience in audiences:
+            args += ["--audience", audience]
+        self.process = Simulator("simulators.salesforce", args)
+        self.url = self.process.url
+        self.ca_cert = self.process.wait_for_line("certificate ").split(" ", 1)[1].strip()
+        self.consumer_key, self.username = consumer_key, username
+        self.key_path, self.cert_path = keys.key_path, keys.cert_path
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.verify = self.ca_cert
+
+    # -- controls ----------------------------------------------------------------------
+    def _post(self, path: str, body: dict | None = None) -> dict:
+        resp = self.http.post(self.url + path, json=body or {}, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def calls(self) -> dict[str, int]:
+        return self.http.get(self.url + "/_sim/calls", timeout=10).json()["calls"]
+
+    def reset_calls(self) -> None:
+        self._post("/_sim/calls")
+
+    def reset(self, seed: str = "empty") -> None:
+        self._post("/_sim/reset", {"seed": seed})
+
+    def fault(self, status: int | None = 503, seconds: float | None = None, count: int | None = None,
+              delay: float | None = None, routes: list[str] | None = None) -> None:
+        self._post("/_sim/fault", {"status": status, "seconds": seconds, "count": count, "delay": delay, "routes": routes})
+
+    def clear_faults(self) -> None:
+        self.http.delete(self.url + "/_sim/fault", timeout=10).raise_for_status()
+
+    def expire_sessions(self) -> None:
+        self._post("/_sim/expire-sessions")
+
+    def set_api_usage(self, used: int, limit: int | None = None) -> None:
+        self._post("/_sim/api-usage", {"used": used, **({"limit": limit} if limit is not None else {})})
+
+    def records(self, sobject: str) -> list[dict]:
+        return self.http.get(self.url + f"/_sim/records/{sobject}", timeout=10).json()["records"]
+
+    def insert(self, sobject: str, fields: dict) -> str:
+        return self._post(f"/_sim/records/{sobject}", fields)["id"]
+
+    def add_user(self, username: str, preauthorized: bool = True, active: bool = True) -> None:
+        self._post("/_sim/users", {"username": username, "preauthorized": preauthorized, "active": active})
+
+    def assertion(self, **claims) -> str:
+        body = {"iss": self.consumer_key, "sub": self.username, "aud": "https://login.salesforce.com", "exp": int(time.time()) + 180}
+        body.update(claims)
+        return jwt.encode(body, self.key_path.read_text(), algorithm="RS256")
+
+    def token(self, **claims) -> dict:
+        resp = self.http.post(self.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": self.assertion(**claims)}, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+@pytest.fixture(scope="session")
+def sf_keys(tmp_path_factory) -> Keys:
+    key, cert = make_key_and_certificate(tmp_path_factory.mktemp("sf-keys"), "connected-app")
+    return Keys(key, cert)
+
+
+@pytest.fixture
+def start_sf_sim(sf_keys):
+    started: list[SalesforceSim] = []
+
+    def _start(seed: str = "empty", **options) -> SalesforceSim:
+        sim = SalesforceSim(sf_keys, seed=seed, **options)
+        started.append(sim)
+        return sim
+
+    yield _start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def sf_sim(sf_keys):
+    sim = SalesforceSim(sf_keys)
+    yield sim
+    sim.stop()
