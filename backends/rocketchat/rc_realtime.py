@@ -81,13 +81,21 @@ class RealtimeClient:
         self._reader.start()
 
     def close(self) -> None:
+        """Say goodbye with a close frame, then wake the reader (which releases the socket)."""
+        if self._closed.is_set() and (self._reader is None or not self._reader.is_alive()):
+            return
         self._closed.set()
         ws = self._ws
-        if ws is not None:
-            try:
-                ws.close()
-            except Exception:  # noqa: BLE001 - closing a dead socket may fail in many ways
-                pass
+        if ws is None:
+            return
+        try:
+            with self._send_lock:
+                ws.send_close()
+        except Exception:  # noqa: BLE001 - closing a dead socket may fail in many ways
+            pass
+        ws.abort()
+        if self._reader is None or not self._reader.is_alive():
+            ws.shutdown()
 
     @property
     def alive(self) -> bool:
@@ -179,11 +187,8 @@ class RealtimeClient:
                 log.warning("Realtime connection lost: %s", type(exc).__name__)
         finally:
             self._closed.set()
-            try:
-                if self._ws is not None:
-                    self._ws.close()
-            except Exception:  # noqa: BLE001
-                pass
+            if self._ws is not None:
+                self._ws.shutdown()
             for done, holder in list(self._waiters.values()):
                 holder.setdefault("error", {"reason": "connection closed"})
                 holder.setdefault("msg", "nosub")
