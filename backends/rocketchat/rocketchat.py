@@ -201,10 +201,11 @@ class RocketChatBackend(ErrBot):
             _, payload, meta = item
             self._handle(payload, meta)
 
-    def _handle(self, payload: dict, meta: dict) -> None:
+    def _handle(self, payload: dict, meta: dict) -> bool:
+        """Dispatch one payload unless already seen; True when it was new."""
         ts = parse_date(payload.get("ts"))
         if not payload.get("_id") or not self._seen.add(payload["_id"]):
-            return
+            return False
         if ts and (self._last_ts is None or ts > self._last_ts):
             self._last_ts = ts
         if "roomType" not in meta:  # a followed room's stream carries no meta
@@ -215,13 +216,16 @@ class RocketChatBackend(ErrBot):
             found = classify(payload, meta, self._user_id, backend=self)
         except Exception:  # noqa: BLE001 - one odd payload must not end the connection
             log.exception("Could not read a Rocket.Chat message")
-            return
-        if found is None:
-            return
-        if found.kind == "message":
-            self.callback_message(found.message)
-        else:
-            self._dispatch_omnichannel(found.event)
+            return True
+        if found is not None:
+            try:
+                if found.kind == "message":
+                    self.callback_message(found.message)
+                else:
+                    self._dispatch_omnichannel(found.event)
+            except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
+                log.exception("Handling Rocket.Chat message %s failed", payload["_id"])
+        return True
 
     def _dispatch_omnichannel(self, event) -> None:
         for plugin in self.plugin_manager.get_all_active_plugins():
@@ -252,10 +256,8 @@ class RocketChatBackend(ErrBot):
                 if ts and ts >= since:
                     missed.append((ts, m, {"roomType": rtype, "roomParticipant": True}))
         missed.sort(key=lambda item: item[0])
-        if missed:
-            log.info("Catching up on %d message(s) posted while disconnected", len(missed))
-        for _, payload, meta in missed:
-            self._handle(payload, meta)
+        new = sum(self._handle(payload, meta) for _, payload, meta in missed)
+        log.info("Caught up after reconnecting: %d message(s) posted while disconnected", new)
 
     def _remember_subscriptions(self) -> None:
         try:
