@@ -164,8 +164,9 @@ class Realtime:
             return {"msg": "nosub", "id": sub_id, "error": NOT_ALLOWED}
         param = str(params[0])
         visitor_token = None
-        if len(params) > 1 and isinstance(params[1], dict):
-            visitor_token = (params[1].get("token") or (params[1].get("visitorToken")))
+        if len(params) > 1 and isinstance(params[1], dict):  # the livechat widget: {"useCollection": false, "args": [{"token": …}]}
+            args = params[1].get("args") or [{}]
+            visitor_token = args[0].get("token") if args and isinstance(args[0], dict) else None
         if param == "__my_messages__":
             if conn.user is None:
                 return {"msg": "nosub", "id": sub_id, "error": NOT_ALLOWED}
