@@ -176,9 +176,10 @@ async def history(request: web.Request) -> web.Response:
         messages = [m for m in messages if m["ts"] <= latest]
     if oldest:
         messages = [m for m in messages if m["ts"] >= oldest]
-    count = int(request.query.get("count", 20))
-    messages = sorted(messages, key=lambda m: m["ts"], reverse=True)[:count]
-    return ok({"messages": messages})
+    count, offset = int(request.query.get("count", 20)), int(request.query.get("offset", 0))
+    ordered = sorted(messages, key=lambda m: m["ts"], reverse=True)
+    page = ordered[offset : offset + count] if count > 0 else ordered[offset:]
+    return ok({"messages": page, "count": len(page), "offset": offset, "total": len(ordered)})
 
 
 async def subscriptions_get(request: web.Request) -> web.Response:
