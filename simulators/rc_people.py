@@ -49,6 +49,7 @@ class Stream:
     def __init__(self, server: str):
         self.url = server.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") + "/websocket"
         self.ws = websocket.create_connection(self.url, timeout=15)
+        self.ws.settimeout(None)  # the server pings only after 30 s of silence: a read timeout would end the stream
         self.messages: list[tuple[dict, dict]] = []
         self._results: dict[str, dict] = {}
         self._cond = threading.Condition()

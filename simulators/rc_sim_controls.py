@@ -51,6 +51,7 @@ class Fault:
     status: int
     until: float | None
     remaining: int | None
+    user: str | None = None  # only this username's calls fail (None: everyone's)
 
 
 class Controls:
@@ -62,10 +63,10 @@ class Controls:
     def refusing_logins(self) -> bool:
         return time.time() < self.refuse_logins_until
 
-    def fault_for(self, route: str) -> Fault | None:
+    def fault_for(self, route: str, username: str | None = None) -> Fault | None:
         now = time.time()
         for fault in self.faults:
-            if fault.route not in (route, "*"):
+            if fault.route not in (route, "*") or (fault.user is not None and fault.user != username):
                 continue
             if fault.until is not None and now >= fault.until:
                 continue
@@ -101,7 +102,7 @@ def add_routes(app: web.Application) -> None:
         seconds, count = body.get("seconds"), body.get("count")
         controls.faults.append(Fault(str(body.get("route") or "*"), int(body.get("status") or 500),
                                      time.time() + float(seconds) if seconds is not None else None,
-                                     int(count) if count is not None else None))
+                                     int(count) if count is not None else None, body.get("user")))
         return web.json_response({"ok": True})
 
     async def refuse_logins(request: web.Request) -> web.Response:

@@ -44,14 +44,14 @@ async def api_layer(request: web.Request, handler):
     route = route_of(request.path)
     controls: Controls = app["controls"]
     controls.calls[f"{request.method} {route}"] += 1
-    fault = controls.fault_for(route)
+    user = resolve_user(request)
+    request["user"] = user
+    fault = controls.fault_for(route, user.username if user is not None else None)
     if fault is not None:
         if fault.status == 429:
             reset_ms = int(time.time() * 1000) + 1500
             return too_many(1.5, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_ms)})
         return web.json_response({"success": False, "error": "Internal server error"}, status=fault.status)
-    user = resolve_user(request)
-    request["user"] = user
     if user is None and route not in PUBLIC_ROUTES and route != "livechat/messages.history":
         msg = "You must be logged in to do this."
         return web.json_response({"success": False, "status": "error", "message": msg, "error": msg}, status=401)

@@ -3,7 +3,7 @@
 - `start_rc_sim(seed="demo", extra_args=())` (factory): a running `python -m simulators.rocketchat`,
   stopped at teardown; `rc_sim` (module): one demo-seeded server.
 - A handle has `.url`, `.admin` (user, password), `.calls()`, `.reset_calls()`, `.drop_websockets()`,
-  `.fail(route, status, count=None, seconds=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
+  `.fail(route, status, count=None, seconds=None, user=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
   `.room_messages(rid)`, `.set_setting(id, value)`, `.stop()`, and `.user(name)`, `.agent(name)`,
   `.admin_user()`, `.visitor(name, email, phone)` that build `simulators.rc_people` actors (closed at teardown).
 Demo passwords: agents alice/bob `agent-pass`, manager maria `manager-pass`, carol `user-pass`,
@@ -44,8 +44,8 @@ class RocketChatSim:
     def drop_websockets(self) -> int:
         return self._post("/_sim/drop-websockets")["dropped"]
 
-    def fail(self, route: str, status: int, count: int | None = None, seconds: float | None = None) -> None:
-        self._post("/_sim/fail", {"route": route, "status": status, "count": count, "seconds": seconds})
+    def fail(self, route: str, status: int, count: int | None = None, seconds: float | None = None, user: str | None = None) -> None:
+        self._post("/_sim/fail", {"route": route, "status": status, "count": count, "seconds": seconds, "user": user})
 
     def clear_faults(self) -> None:
         self.http.delete(self.url + "/_sim/fail", timeout=10).raise_for_status()

@@ -27,6 +27,11 @@ class Probe(BotPlugin):
         return "\n".join(f"line {i:04d} " + "y" * 30 for i in range(count))
 
     @botcmd
+    def probe_say(self, msg, args):
+        """Post ARGS verbatim where the command came from (the bot must not answer itself)."""
+        self.send(msg.frm.room if msg.is_group else msg.frm, args)
+
+    @botcmd
     def probe_follow(self, msg, args):
         """Follow an Omnichannel room's messages."""
         self._bot.omnichannel.follow(args.strip())
