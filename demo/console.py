@@ -1,0 +1,126 @@
+"""The console: a terminal REPL for a person, or a script played line by line (`--script FILE`).
+
+Both share one Session; only the pacing differs: at a terminal messages print as they arrive and the
+prompt comes back at once, while a script waits for the replies to settle after every line so its
+output reads in order (and a test can rely on it).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from demo.session import CommandError, Session
+from simulators.rc_people import ApiFailure
+
+HELP = """\
+Commands (anything else is a chat message):
+  :open NAME EMAIL [PHONE]   a visitor opens a chat on the website   e.g. :open Jane Doe jane.doe@example.com
+  :take                      alice takes the waiting chat (the bot then greets her privately)
+  :visitor / :agent          play the visitor / play alice again; ":visitor TEXT" says one line as the visitor
+  :room chat / :room dm      alice types into the livechat room / into her DM with the bot (default)
+  :close [COMMENT]           close the chat, wait for the bot to save it, show what Salesforce now holds
+  :salesforce [EMAIL]        show what Salesforce holds for the visitor (or EMAIL)
+  :wait TEXT                 wait until a message containing TEXT appears
+  :botlog [N]                the last N lines of the bot's log
+  :status  :help  :quit      (Ctrl-C also quits and stops everything)
+"""
+
+WALKTHROUGH = """\
+Try this (you are alice, an Omnichannel agent; the bot is salesforce-bot):
+  :open Jane Doe jane.doe@example.com        Jane is a known Salesforce Contact
+  :visitor Hi, my last invoice shows the wrong VAT rate
+  :take                                      -> the bot's PRIVATE greeting, in alice's DM
+  /salesforce contact                        typed in alice's DM with the bot
+  !salesforce cases
+  !salesforce create-case --subject "Wrong VAT rate on the March invoice"
+  :room chat
+  Thanks Jane, I opened a case for you.      the visitor sees this one
+  :close                                     -> what the bot saved in Salesforce
+  :open Sam Newman sam.newman@example.org    someone Salesforce does not know yet
+  :take
+  !salesforce create-contact
+"""
+
+
+class Output:
+    """Serialises printing from the feed thread and the main thread; keeps the prompt line intact."""
+
+    def __init__(self, stream: TextIO, interactive: bool):
+        self.stream, self.interactive = stream, interactive
+        self.lock = threading.Lock()
+        self.prompt = ""
+        try:
+            import readline  # noqa: F401 - line editing and history at the prompt
+            self._readline = readline if interactive else None
+        except ImportError:  # pragma: no cover - not on Linux
+            self._readline = None
+
+    def emit(self, lines: Iterable[str]) -> None:
+        with self.lock:
+            text = "\n".join(lines)
+            if self.interactive and self.prompt:
+                typed = self._readline.get_line_buffer() if self._readline else ""
+                self.stream.write(f"\r\x1b[K{text}\n{self.prompt}{typed}")
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+def _botlog(session: Session, stack, rest: str) -> None:
+    count = int(rest) if rest.isdigit() else 30
+    session.emit([f"--- last {count} lines of {stack.bot.log_path} ---", *stack.bot_log_tail(count).splitlines(), "---"])
+
+
+def interactive(session: Session, out: Output, stack) -> int:
+    """Read lines from the terminal until :quit, end of input or Ctrl-C."""
+    while not session.done:
+        out.prompt = session.prompt()
+        try:
+            line = input(out.prompt)
+        except EOFError:
+            break
+        finally:
+            out.prompt = ""
+        _one(session, stack, line)
+    return 0
+
+
+def scripted(session: Session, out: Output, stack, path: Path) -> int:
+    """Play PATH line by line, echoing each; stop at the first failure (exit 1)."""
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        out.emit([f"demo> {line}"])
+        if line.startswith("#"):
+            continue
+        if not _one(session, stack, line):
+            out.emit([f"script failed at {path.name}:{number}: {line}"])
+            return 1
+        if session.done:
+            break
+    return 0
+
+
+def _one(session: Session, stack, line: str) -> bool:
+    """Run one line; report a failure to the person instead of raising. True when it worked."""
+    try:
+        if line.strip().startswith(":botlog"):
+            _botlog(session, stack, line.strip()[len(":botlog"):].strip())
+        else:
+            session.run(line)
+        return True
+    except CommandError as err:
+        session.emit([f"! {err}"])
+    except ApiFailure as err:
+        session.emit([f"! Rocket.Chat refused: {err}"])
+    except (TimeoutError, OSError) as err:
+        session.emit([f"! {type(err).__name__}: {err}"])
+    return False
+
+
+def write_error(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
