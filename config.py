@@ -68,6 +68,8 @@ SUPPRESS_CMD_NOT_FOUND = False
 
 # VersionChecker calls the internet and Webserver opens a port: neither belongs here.
 CORE_PLUGINS = ("ACLs", "Backup", "ChatRoom", "CommandNotFoundFilter", "Flows", "Health", "Help", "Plugins", "Utils")
+# requirements.txt installs every plugin dependency; Errbot then only checks them instead of running pip at start.
+AUTOINSTALL_DEPS = False
 BOT_PLUGIN_INDEXES = _env("BOT_PLUGIN_INDEXES", str(_HERE / "plugins" / "index.json"))
 
 # Defaults for the Salesforce plugin's configuration (`!plugin config Salesforce {...}` overrides).

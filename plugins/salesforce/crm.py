@@ -14,7 +14,7 @@ from crm_client import SalesforceClient
 from crm_errors import CrmNotFound, CrmValidationError
 from crm_metadata import MetadataCache
 from crm_settings import SalesforceSettings
-from soql import quote, sosl_escape
+from soql import like_escape, quote, sosl_escape
 
 CONTACT_FIELDS = ("Id", "Name", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title", "AccountId", "Account.Name",
                   "LeadSource", "MailingCity", "MailingState", "MailingCountry", "CreatedDate")
@@ -97,6 +97,21 @@ class Crm:
         if changes:
             self.client.call("update contact", lambda sf: sf.Contact.update(contact_id, changes))
         return changes
+
+    def find_account(self, name: str) -> dict:
+        """The one Account named NAME (exactly, else by prefix); a clear error for none or several."""
+        text = (name or "").strip()[:255]
+        if not text:
+            raise CrmValidationError("Name the account, e.g. --account \"Acme Corporation\".", "BAD_ACCOUNT")
+        records = self.client.query(f"SELECT Id, Name FROM Account WHERE Name = {quote(text)} LIMIT 2", "find account")
+        if not records:
+            records = self.client.query(f"SELECT Id, Name FROM Account WHERE Name LIKE '{like_escape(text)}%' ORDER BY Name LIMIT 6", "find account by prefix")
+        if len(records) == 1:
+            return records[0]
+        if not records:
+            raise CrmNotFound(f"No Salesforce account is named {text!r}; check the name (or leave --account out).", "NOT_FOUND")
+        names = ", ".join(r["Name"] for r in records[:5])
+        raise CrmValidationError(f"Several accounts match {text!r}: {names}. Give the full name.", "AMBIGUOUS_ACCOUNT")
 
     # -- cases ---------------------------------------------------------------------------
     def contact_cases(self, contact_id: str, limit: int = 20) -> list[dict]:

@@ -43,6 +43,13 @@ class Outbox:
             items = [self._store[k] for k in self._keys(PENDING)]
         return sorted((i for i in items if i["next_at"] <= now), key=lambda i: i["created"])
 
+    def save_progress(self, key: str, payload: dict) -> None:
+        """Persist what a step achieved, so a retry resumes after it instead of repeating it."""
+        with self._lock:
+            item = self._store.get(PENDING + key)
+            if item is not None:
+                self._store[PENDING + key] = {**item, "payload": dict(payload)}
+
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._store[DONE + key] = {"at": self._clock()}

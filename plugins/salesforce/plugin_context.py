@@ -1,0 +1,111 @@
+"""Which chat, and which visitor, a command is about.
+
+In an Omnichannel room the chat is that room. In the agent's direct message with the bot it is
+the one open chat the agent serves (several: `--chat` names one by visitor name, email or room
+id). Elsewhere, or on a backend without Omnichannel, there is no chat and the agent names the
+person (EMAIL or PHONE) explicitly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import phones
+from plugin_args import UsageError
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom to look up: an email and/or phone, and the name to prefill a new contact with."""
+
+    email: str | None = None
+    phone: str | None = None
+    name: str = ""
+
+    def describe(self) -> str:
+        return " / ".join(p for p in (self.email, self.phone) if p) or self.name or "this visitor"
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    room: Any = None  # rc_omnichannel.LivechatRoom
+    visitor: Any = None  # rc_omnichannel.Visitor
+
+    @property
+    def room_id(self) -> str | None:
+        return getattr(self.room, "id", None)
+
+    def subject(self) -> Subject | None:
+        if self.visitor is None:
+            return None
+        return Subject(
+            email=self.visitor.emails[0] if self.visitor.emails else None,
+            phone=self.visitor.phones[0] if self.visitor.phones else None,
+            name=self.visitor.name or getattr(self.room, "visitor_name", "") or "",
+        )
+
+
+class ChoiceNeeded(Exception):
+    """The agent serves several chats and must say which one."""
+
+    def __init__(self, rooms: list[Any]):
+        super().__init__("several chats")
+        self.rooms = rooms
+
+
+def explicit_subject(words: list[str]) -> Subject | None:
+    """`jane@example.com` or `+1 415 555 0134` (a phone may arrive as several words)."""
+    if not words:
+        return None
+    text = " ".join(words).strip()
+    if "@" in text:
+        if " " in text or len(text) > 80 or text.count("@") != 1:
+            raise UsageError(f"{text[:80]!r} is not an email address.")
+        return Subject(email=text)
+    if phones.usable(text) and len(text) <= 40:
+        return Subject(phone=text)
+    raise UsageError(f"{text[:80]!r} is neither an email address nor a phone number (7 digits or more).")
+
+
+def _matches(room: Any, visitor: Any, wanted: str) -> bool:
+    wanted = wanted.strip().lower()
+    names = {room.id.lower(), (room.visitor_name or "").lower(), (room.name or "").lower()}
+    if visitor is not None:
+        names |= {e.lower() for e in visitor.emails} | {(visitor.name or "").lower()}
+    return wanted in names
+
+
+def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None) -> ChatContext:
+    """The chat a command is about; ChoiceNeeded when the agent serves several and named none."""
+    if omnichannel is None:
+        return ChatContext()
+    if extras.get("omnichannel") and extras.get("room_id"):
+        room = omnichannel.room(extras["room_id"])
+        return ChatContext(room, _visitor(omnichannel, room))
+    if not extras.get("room_type") == "d" and not chosen:
+        return ChatContext()
+    served = [r for r in omnichannel.open_rooms() if r.agent_username == username]
+    if chosen:
+        for room in served if not _is_manager(omnichannel, username) else omnichannel.open_rooms():
+            visitor = _visitor(omnichannel, room)
+            if _matches(room, visitor, chosen):
+                return ChatContext(room, visitor)
+        raise UsageError(f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id.")
+    if len(served) == 1:
+        return ChatContext(served[0], _visitor(omnichannel, served[0]))
+    if len(served) > 1:
+        raise ChoiceNeeded(served)
+    return ChatContext()
+
+
+def _is_manager(omnichannel: Any, username: str) -> bool:
+    try:
+        return bool(omnichannel.is_manager(username))
+    except Exception:  # noqa: BLE001 - an unreadable role means "not a manager"
+        return False
+
+
+def _visitor(omnichannel: Any, room: Any) -> Any:
+    if room is None or not room.visitor_id:
+        return None
+    return omnichannel.visitor(room.visitor_id)

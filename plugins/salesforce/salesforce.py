@@ -1,0 +1,278 @@
+"""Salesforce CRM for Rocket.Chat Omnichannel agents: `!salesforce …` / `/salesforce …` commands,
+a private greeting when a chat is assigned, and the contact and transcript saved when it closes.
+
+Slow work (Salesforce and Rocket.Chat calls for events and polls) runs on one worker thread of
+the plugin's own, so the backend's dispatch thread returns at once and events and polls never
+run at the same time. Replies with CRM data always go to the asking agent privately.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable
+
+from errbot import BotPlugin, botcmd
+from errbot.botplugin import ValidationException
+
+import plugin_config
+from crm import Crm
+from crm_errors import CrmAuthError, CrmConfigError, CrmError
+from crm_settings import SalesforceSettings
+from plugin_access import decide, username_of
+from plugin_args import UsageError, parse
+from plugin_chats import ClosureSaver, closure_payload, greeting
+from plugin_commands import Commands, Invocation, Reply, help_text
+from plugin_context import ChatContext, ChoiceNeeded, chat_for
+from plugin_outbox import Outbox
+from plugin_status import status_text
+from plugin_watch import ChatWatch
+
+log = logging.getLogger("errbot.plugins.salesforce")
+
+CASE_OF_ROOM = "chat-case:"
+UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
+
+
+class Salesforce(BotPlugin):
+    """Salesforce CRM: contacts and cases of Omnichannel visitors, without leaving the chat."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lock = threading.RLock()
+        self._crm: Crm | None = None
+        self._crm_settings: SalesforceSettings | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._watch: ChatWatch | None = None
+        self._outbox: Outbox | None = None
+        self._poll_pending = threading.Event()
+
+    # -- configuration ---------------------------------------------------------------------
+    def _defaults(self) -> dict:
+        return plugin_config.defaults(self.bot_config)
+
+    def get_configuration_template(self) -> dict:
+        return self._defaults()
+
+    def check_configuration(self, configuration: Any) -> None:
+        try:
+            plugin_config.validate(configuration, self._defaults())
+        except plugin_config.ConfigError as exc:
+            raise ValidationException(str(exc)) from None
+
+    def configure(self, configuration: Any) -> None:
+        try:
+            merged = plugin_config.validate(configuration, self._defaults())
+        except plugin_config.ConfigError as exc:
+            log.warning("Stored Salesforce configuration ignored: %s", exc)
+            merged = self._defaults()
+        with self._lock:
+            self._crm = None
+        super().configure(merged)
+
+    def crm(self) -> Crm:
+        """The CRM core for the current configuration (built once per configuration)."""
+        missing = plugin_config.missing(self.config or {})
+        if missing:
+            raise CrmConfigError(
+                f"Salesforce is not configured yet: a bot admin must set {', '.join(missing)} "
+                f"(`!plugin config Salesforce {{...}}` or SALESFORCE_<KEY> environment variables).", "NOT_CONFIGURED")
+        settings = SalesforceSettings.from_config(self.config)
+        with self._lock:
+            if self._crm is None or self._crm_settings != settings:
+                self._crm, self._crm_settings = Crm(settings), settings
+            return self._crm
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def activate(self) -> None:
+        super().activate()
+        self._outbox = Outbox(self, self._lock)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
+        omni = self._omni()
+        if omni is None:
+            log.info("No Omnichannel on this backend: explicit lookups only, no assignment or closure handling")
+            return
+        self._watch = ChatWatch(self, self._lock, omni, self._on_assigned, self._on_closed)
+        self._watch.start()
+        self.start_poller(self.config["POLL_SECONDS"], self._poll)
+        self._submit(self._first_reconcile)  # at start and after every reconnect (plugins are re-activated)
+
+    def deactivate(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True, cancel_futures=True)  # storage closes next: let the running job finish
+        self._watch = None
+        super().deactivate()
+
+    def _omni(self) -> Any:
+        return getattr(self._bot, "omnichannel", None)
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        worker = self._worker
+        if worker is None:
+            return
+
+        def guarded() -> None:
+            try:
+                job()
+            except CrmError as exc:
+                log.warning("Salesforce background work failed: %s", exc.admin_detail)
+            except Exception:  # noqa: BLE001 - background work must never kill the worker
+                log.exception("Salesforce background work failed")
+
+        try:
+            worker.submit(guarded)
+        except RuntimeError:  # shut down meanwhile
+            pass
+
+    # -- realtime events and polls ------------------------------------------------------------
+    def callback_omnichannel(self, event: Any) -> None:
+        watch = self._watch
+        if watch is not None:
+            self._submit(lambda: watch.handle_event(event))
+
+    def _poll(self) -> None:
+        if self._poll_pending.is_set():
+            return  # the previous poll is still queued behind slow work
+        self._poll_pending.set()
+        self._submit(self._reconcile)
+
+    def _first_reconcile(self) -> None:
+        omni = self._omni()
+        for room in omni.open_rooms():
+            if room.agent_username:
+                omni.follow(room.id)
+        self._reconcile()
+
+    def _reconcile(self) -> None:
+        self._poll_pending.clear()
+        if self._watch is not None:
+            self._watch.reconcile()
+        self._flush_outbox()
+
+    def _on_assigned(self, room: Any) -> None:
+        omni = self._omni()
+        omni.follow(room.id)
+        if not self.config.get("SHOW_CONTACT_ON_ASSIGN") or not room.agent_username:
+            return
+        agent = self.build_identifier(f"@{room.agent_username}")
+        try:
+            visitor = omni.visitor(room.visitor_id) if room.visitor_id else None
+            replies = greeting(self.crm(), ChatContext(room, visitor), "!salesforce")
+        except CrmError as exc:
+            log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
+            replies = [f"You now serve {room.visitor_name or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"]
+        self._deliver(agent, replies)
+
+    def _on_closed(self, room: Any, key: str) -> None:
+        self._omni().unfollow(room.id)
+        if self._outbox is not None and self._outbox.add(key, closure_payload(room)):
+            log.info("Chat %s closed: saving to Salesforce", room.id)
+            self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        outbox = self._outbox
+        if outbox is None or not (self.config.get("AUTOSAVE_ON_CLOSE") or self.config.get("LOG_TRANSCRIPT_ON_CLOSE")):
+            return
+        for item in outbox.due():
+            key = item["key"]
+            try:
+                saver = ClosureSaver(self.crm(), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
+                                     bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._case_of_room,
+                                     lambda payload, key=key: outbox.save_progress(key, payload))
+                saver.run(dict(item["payload"]))
+            except CrmError as exc:
+                # configuration and auth problems wait for the admin to fix them; nothing is dropped
+                retry = exc.retryable or isinstance(exc, (CrmConfigError, CrmAuthError))
+                log.warning("Saving closed chat %s failed (%s): %s", item["payload"].get("room_id"),
+                            "will retry" if retry else "for good", exc.admin_detail)
+                final = outbox.failed(key, exc.admin_detail, retry)
+                if final is not None:
+                    self._report_failure(final, exc.message)
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. Rocket.Chat unreachable: retry later
+                log.warning("Saving closed chat %s failed, will retry: %s", item["payload"].get("room_id"), type(exc).__name__)
+                outbox.failed(key, type(exc).__name__, True)
+                continue
+            outbox.succeeded(key)
+            log.info("Closed chat %s saved to Salesforce", item["payload"].get("room_id"))
+        outbox.prune()
+
+    def _report_failure(self, item: dict, message: str) -> None:
+        payload = item["payload"]
+        text = (f"The closed chat with {payload.get('visitor_name') or 'a visitor'} ({payload.get('room_id')}) "
+                f"could not be saved to Salesforce: {message}")
+        if payload.get("agent_username"):
+            self._deliver(self.build_identifier(f"@{payload['agent_username']}"), [text])
+        self.warn_admins(text)
+
+    def _remember_case(self, room_id: str, case_id: str) -> None:
+        with self._lock:
+            self[CASE_OF_ROOM + room_id] = case_id
+
+    def _case_of_room(self, room_id: str) -> str | None:
+        with self._lock:
+            return self.get(CASE_OF_ROOM + room_id)
+
+    # -- the command ----------------------------------------------------------------------------
+    @botcmd
+    def salesforce(self, msg, args):
+        """Salesforce CRM: contact, create-contact, cases, case NUMBER, create-case, activities, refresh, status, help."""
+        extras = msg.extras or {}
+        if extras.get("visitor"):
+            log.warning("Ignored a Salesforce command typed by a visitor in room %s", extras.get("room_id"))
+            return None
+        prefix = "/salesforce" if (msg.body or "").lstrip().startswith("/") else "!salesforce"
+        try:
+            self._deliver(self._requester(msg), self._answer(msg, extras, args or "", prefix))
+        except Exception:  # noqa: BLE001 - never a traceback in chat
+            log.exception("Salesforce command failed")
+            self._deliver(self._requester(msg), [UNEXPECTED])
+        return None
+
+    def _answer(self, msg: Any, extras: dict, args: str, prefix: str) -> list[Reply]:
+        try:
+            parsed = parse(args, prefix)
+            omni = self._omni()
+            room = omni.room(extras["room_id"]) if omni is not None and extras.get("omnichannel") else None
+            decision = decide(extras, msg.frm, self._admins(), omni, room, admin_only=parsed.command == "status")
+            if not decision.allowed:
+                return [decision.reason] if decision.reason else []
+            if parsed.command == "help":
+                return [help_text(prefix)]
+            if parsed.command == "status":
+                return [status_text(self, self._outbox)]
+            try:
+                ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"))
+            except ChoiceNeeded as choice:
+                return [_choose_chat(choice.rooms, prefix, parsed.command)]
+            invocation = Invocation(parsed, ctx, prefix, self._remember_case)
+            return Commands(self.crm()).run(invocation)
+        except UsageError as exc:
+            return [str(exc)]
+        except CrmError as exc:
+            log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
+            return [exc.message]
+
+    def _admins(self) -> Iterable[str]:
+        return getattr(self.bot_config, "BOT_ADMINS", ()) or ()
+
+    def _requester(self, msg: Any) -> Any:
+        """Where a private reply goes: the asking person's direct message with the bot."""
+        if msg.is_direct or self._omni() is None:
+            return msg.frm
+        return self.build_identifier(f"@{username_of(msg.frm)}")
+
+    def _deliver(self, to: Any, replies: list[Reply]) -> None:
+        for reply in replies:
+            if isinstance(reply, dict):
+                self.send_card(to=to, **reply)
+            elif reply:
+                self.send(to, reply)
+
+
+def _choose_chat(rooms: list[Any], prefix: str, command: str) -> str:
+    lines = [f"You serve {len(rooms)} open chats; say which one with `--chat`:"]
+    for room in rooms:
+        lines.append(f"- {room.visitor_name or room.name}: `{prefix} {command} --chat {room.id}`")
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""The whole product for real: both simulators (demo seeds) and the real bot with the Salesforce plugin.
+
+`stack` (module): `.rc` (tests.rc_fixtures.RocketChatSim), `.sf` (tests.sf_fixtures.SalesforceSim),
+`.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.env`,
+and `.ask(user, rid, text, contains)` / `.private(user, mark, contains)` to read the bot's answers.
+"""
+from __future__ import annotations
+
+import pytest
+
+from bot_fixtures import bot_env, launch_bot
+from rc_fixtures import RocketChatSim
+from sf_fixtures import SalesforceSim
+from simulators.rc_people import User
+
+BOT = "salesforce-bot"
+
+
+class Stack:
+    def __init__(self, sf_keys, data_dir: str):
+        # Everyone here shares 127.0.0.1, where real people each have an address: a roomier per-IP limit.
+        self.rc = RocketChatSim("demo", ("--rate-limit", "300"))
+        try:
+            self.sf = SalesforceSim(sf_keys, seed="demo")
+        except Exception:
+            self.rc.stop()
+            raise
+        self.data_dir = data_dir
+        self.env = bot_env(self.rc.url, BOT, "bot-pass", data_dir, {
+            "BOT_ADMINS": "admin",
+            "SALESFORCE_CONSUMER_KEY": self.sf.consumer_key,
+            "SALESFORCE_USERNAME": self.sf.username,
+            "SALESFORCE_AUTH_URL": self.sf.url + "/services/oauth2/token",
+            "SALESFORCE_AUDIENCE": "https://login.salesforce.com",
+            "SALESFORCE_PRIVATE_KEY_FILE": str(self.sf.key_path),
+            "SALESFORCE_CA_BUNDLE": self.sf.ca_cert,
+            "SALESFORCE_POLL_SECONDS": "2",
+        })
+        try:
+            self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
+        except Exception:
+            self.rc.stop()
+            self.sf.stop()
+            raise
+
+    def restart_bot(self) -> None:
+        self.bot.stop()
+        self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
+
+    def ask(self, user: User, rid: str, text: str, contains: str | None = None, timeout: float = 20.0) -> dict:
+        """Send TEXT into RID; the bot's first private answer (its DM with USER) containing CONTAINS."""
+        mark = user.mark()
+        user.send(rid, text)
+        return user.wait_for_reply(user.dm(BOT), BOT, mark, timeout=timeout, contains=contains)
+
+    def stop(self) -> None:
+        self.bot.stop()
+        self.rc.stop()
+        self.sf.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(sf_keys, tmp_path_factory):
+    s = Stack(sf_keys, str(tmp_path_factory.mktemp("bot-data")))
+    yield s
+    s.stop()
