@@ -30,6 +30,7 @@ class Chat:
     name: str
     email: str | None
     phone: str | None
+    at_open: dict  # what Salesforce held when the chat opened: `:close` marks everything newer as NEW
 
 
 def parse_open(args: list[str]) -> tuple[str, str | None, str | None]:
@@ -150,7 +151,7 @@ class Session:
         visitor = Visitor(self.rc_url, name, email, phone)
         visitor.open_chat()
         self.feed.watch(visitor.stream)
-        self.chats.append(Chat(visitor, name, email, phone))
+        self.chats.append(Chat(visitor, name, email, phone, self.sf.snapshot(email, phone)))
         self.emit([f"{name} opened a chat on the website ({', '.join(x for x in (email, phone) if x) or 'no contact data'});"
                    " it waits for an agent: type  :take"])
         self._settle()
@@ -175,7 +176,7 @@ class Session:
         else:
             self.emit([f"(no new Task in Salesforce within {WAIT_SECONDS:.0f} s; see :botlog)"])
         self.feed.settle()
-        self.emit(self.sf.describe(chat.email, chat.phone, before))
+        self.emit(self.sf.describe(chat.email, chat.phone, chat.at_open))
         if self.agent_target == "chat":
             self.agent_target = "dm"
         if self.role == "visitor":

@@ -52,10 +52,17 @@ class SalesforceView:
         return False
 
     def describe(self, email: str | None, phone: str | None = None, before: dict | None = None) -> list[str]:
-        """Readable lines; records that are new since BEFORE are marked NEW."""
+        """Readable lines; records created or changed since BEFORE are marked NEW or UPDATED."""
         snap = self.snapshot(email, phone)
-        old = {r["Id"] for kind in (before or {}).values() for r in kind} if before else set()
-        new = (lambda r: "  [NEW]" if before is not None and r["Id"] not in old else "")
+        old = {r["Id"]: r.get("LastModifiedDate") for kind in (before or {}).values() for r in kind}
+
+        def new(record: dict) -> str:
+            if before is None:
+                return ""
+            if record["Id"] not in old:
+                return "  [NEW]"
+            return "  [UPDATED]" if old[record["Id"]] != record.get("LastModifiedDate") else ""
+
         who = " / ".join(x for x in (email, phone) if x) or "?"
         lines = [f"Salesforce (simulator) holds for {who}:"]
         if not snap["contacts"]:
