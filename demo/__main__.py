@@ -1,5 +1,8 @@
 """`python -m demo [--script FILE] [--run-dir DIR]`: start everything, run the console, stop everything.
 
+Without --script the console reads the terminal; when standard input is not a terminal it is played
+as a script (`python -m demo < FILE`).
+
 Ctrl-C (SIGINT) and SIGTERM end the console and stop every process the demo started; while a child
 is being spawned or while stopping, a signal is held until that step is done, so no child escapes.
 """
@@ -61,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.script and not args.script.is_file():
         write_error(f"no such script: {args.script}")
         return 2
-    out = Output(sys.stdout, interactive=args.script is None and sys.stdin.isatty())
+    # Without a terminal (`python -m demo < FILE`, a pipe) standard input is played as a script.
+    scripted_input = args.script is not None or not sys.stdin.isatty()
+    out = Output(sys.stdout, interactive=not scripted_input)
     signals = Signals()
     signals.install()
     stack = Stack((args.run_dir or default_run_dir()).resolve(), say=lambda text: out.emit([text]), guard=signals.held)
@@ -71,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         out.emit(["Starting the demo: a loopback Salesforce org, a loopback Rocket.Chat and the real bot ..."])
         stack.start()
         out.emit([f"Ready. Rocket.Chat {stack.rc_url}, Salesforce {stack.sf_url}", f"Bot log: {stack.bot.log_path}", ""])
-        session = Session(stack.rc_url, SalesforceView(stack.sf_url, stack.sf_ca), out.emit, script=args.script is not None)
+        session = Session(stack.rc_url, SalesforceView(stack.sf_url, stack.sf_ca), out.emit, script=scripted_input)
         if args.script:
-            code = scripted(session, out, stack, args.script)
+            code = scripted(session, out, stack, args.script.read_text(encoding="utf-8").splitlines(), args.script.name)
+        elif scripted_input:
+            code = scripted(session, out, stack, (line.rstrip("\n") for line in sys.stdin), "stdin")
         else:
             out.emit([*HELP.splitlines(), "", *WALKTHROUGH.splitlines(), ""])
             code = interactive(session, out, stack)

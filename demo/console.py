@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
 from typing import Iterable, TextIO
 
 from demo.session import CommandError, Session
@@ -87,9 +86,9 @@ def interactive(session: Session, out: Output, stack) -> int:
     return 0
 
 
-def scripted(session: Session, out: Output, stack, path: Path) -> int:
-    """Play PATH line by line, echoing each; stop at the first failure (exit 1)."""
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+def scripted(session: Session, out: Output, stack, lines: Iterable[str], name: str) -> int:
+    """Play LINES one by one, echoing each; stop at the first failure (exit 1)."""
+    for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
             continue
@@ -97,7 +96,7 @@ def scripted(session: Session, out: Output, stack, path: Path) -> int:
         if line.startswith("#"):
             continue
         if not _one(session, stack, line):
-            out.emit([f"script failed at {path.name}:{number}: {line}"])
+            out.emit([f"script failed at {name}:{number}: {line}"])
             return 1
         if session.done:
             break

@@ -67,9 +67,10 @@ def render(message: dict, meta: dict, me: str) -> list[str]:
         return [f"[{label}] -- {text}"]
     if meta.get("roomType") == "d" and who == BOT:
         head = f"[{label}] {BOT} (PRIVATE, only {me} sees this):"
+    elif meta.get("roomType") == "l" and is_visitor:
+        head = f"[{label}] {name} (visitor):"
     elif meta.get("roomType") == "l":
-        role = "visitor" if is_visitor else ("bot" if who == BOT else "agent")
-        head = f"[{label}] {name if is_visitor else who} ({role}, the visitor sees this):"
+        head = f"[{label}] {who} ({'bot' if who == BOT else 'agent'}, the visitor sees this):"
     else:
         head = f"[{label}] {who}:"
     body = (message.get("msg") or "").splitlines() or [""]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.render import render
+from demo.session import CommandError, parse_open
 from simulators.launch import ROOT
 
 SCRIPT = """\
@@ -130,26 +132,30 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_signal_stops_everything_it_started(tmp_path, signum):
+@pytest.mark.parametrize(("signum", "trigger"), [
+    (signal.SIGINT, "demo> :sleep"),
+    (signal.SIGTERM, "demo> :sleep"),
+    (signal.SIGINT, "  waiting for the bot to connect"),  # Ctrl-C while the bot is still starting
+], ids=["ctrl-c", "sigterm", "ctrl-c-while-starting"])
+def test_a_signal_stops_everything_it_started(tmp_path, signum, trigger):
     script = tmp_path / "idle.txt"
     script.write_text(":open Jane Doe jane.doe@example.com\n:take\n:sleep 300\n")
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     lines: list[str] = []
-    sleeping = threading.Event()
+    triggered = threading.Event()
 
     def read() -> None:
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith("demo> :sleep"):
-                sleeping.set()
+            if line.startswith(trigger):
+                triggered.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        assert sleeping.wait(150), "".join(lines)
+        assert triggered.wait(150), "".join(lines)
         proc.send_signal(signum)
         code = proc.wait(60)
     finally:
@@ -164,8 +170,42 @@ def test_a_signal_stops_everything_it_started(tmp_path, signum):
     _assert_nothing_left(run_dir, out)
 
 
+@pytest.mark.timeout(300)
+def test_a_failing_line_ends_the_script_with_a_non_zero_status(tmp_path):
+    script = tmp_path / "bad.txt"
+    script.write_text("!echo first\n:take\n!echo never sent\n")
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "salesforce-bot (PRIVATE, only alice sees this): first" in proc.stdout
+    assert "! no chat yet" in proc.stdout and "script failed at bad.txt:2: :take" in proc.stdout
+    assert "never sent" not in proc.stdout.split("script failed", 1)[1]
+    _assert_nothing_left(run_dir, proc.stdout)
+
+
 def test_a_missing_script_is_one_clear_line():
     proc = subprocess.run([sys.executable, "-m", "demo", "--script", "no/such/file.txt"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "no such script: no/such/file.txt"
+
+
+def test_open_takes_a_name_of_several_words_then_email_and_phone():
+    assert parse_open(["Jane", "Doe", "jane.doe@example.com"]) == ("Jane Doe", "jane.doe@example.com", None)
+    assert parse_open(["Luis", "García", "luis@x.example", "+34", "912", "345", "678"]) == ("Luis García", "luis@x.example", "+34 912 345 678")
+    assert parse_open(["Tom", "+44", "20", "7946", "0958"]) == ("Tom", None, "+44 20 7946 0958")
+    with pytest.raises(CommandError):
+        parse_open(["jane@example.com"])
+
+
+def test_a_card_from_the_bot_in_a_dm_reads_as_private_with_its_fields():
+    message = {"_id": "m1", "msg": "", "u": {"username": "salesforce-bot"}, "attachments": [
+        {"title": "Contact: Jane Doe", "title_link": "https://sf.example/003", "text": "Matched on email.",
+         "fields": [{"title": "Email", "value": "jane.doe@example.com"}]}]}
+    lines = render(message, {"roomType": "d", "roomName": ""}, "alice")
+    assert lines[0] == "[DM alice <-> salesforce-bot] salesforce-bot (PRIVATE, only alice sees this):"
+    assert lines[1:] == ["  | Contact: Jane Doe  <https://sf.example/003>", "  | Matched on email.",
+                         "  |   Email: jane.doe@example.com", "  +--"]
+    visitor = {"_id": "m2", "msg": "Hi", "token": "t", "u": {"username": "guest-1", "name": "Jane Doe"}}
+    assert render(visitor, {"roomType": "l", "roomName": "Jane Doe"}, "alice") == ["[chat with Jane Doe] Jane Doe (visitor): Hi"]
