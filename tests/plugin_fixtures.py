@@ -51,7 +51,11 @@ class Stack:
         """Send TEXT into RID; the bot's first private answer (its DM with USER) containing CONTAINS."""
         mark = user.mark()
         user.send(rid, text)
-        return user.wait_for_reply(user.dm(BOT), BOT, mark, timeout=timeout, contains=contains)
+        try:
+            return user.wait_for_reply(user.dm(BOT), BOT, mark, timeout=timeout, contains=contains)
+        except TimeoutError as exc:
+            tail = "\n".join(self.bot.output().splitlines()[-40:])
+            raise TimeoutError(f"{exc}\n--- the bot's last log lines ---\n{tail}") from None
 
     def stop(self) -> None:
         self.bot.stop()

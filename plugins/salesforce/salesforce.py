@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from errbot import BotPlugin, botcmd
 from errbot.botplugin import ValidationException
 
+import log_redaction
 import plugin_config
 from crm import Crm
 from crm_errors import CrmAuthError, CrmConfigError, CrmError
@@ -58,7 +59,19 @@ class Salesforce(BotPlugin):
         try:
             plugin_config.validate(configuration, self._defaults())
         except plugin_config.ConfigError as exc:
-            raise ValidationException(str(exc)) from None
+            # Errbot now drops the refused configuration and leaves the plugin off; come back on the
+            # defaults so that a typo in `!plugin config` does not take Salesforce away from the agents.
+            threading.Timer(0.3, self._reactivate_on_defaults).start()
+            raise ValidationException(f"{exc} The plugin keeps running on its defaults.") from None
+
+    def _reactivate_on_defaults(self) -> None:
+        if self.is_activated:
+            return
+        try:
+            self._bot.plugin_manager.activate_plugin(self.name)
+            log.info("Salesforce plugin re-activated on its defaults after a refused configuration")
+        except Exception as exc:  # noqa: BLE001 - the admin still has `!plugin activate Salesforce`
+            log.warning("Could not re-activate the Salesforce plugin: %s", type(exc).__name__)
 
     def configure(self, configuration: Any) -> None:
         try:
@@ -85,6 +98,7 @@ class Salesforce(BotPlugin):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def activate(self) -> None:
+        log_redaction.install()
         super().activate()
         self._outbox = Outbox(self, self._lock)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
