@@ -1,0 +1,104 @@
+"""An Errbot operator adds the plugin to a bot of their own, without this repository's config.py:
+by copying `plugins/salesforce` into BOT_EXTRA_PLUGIN_DIR, or with `!repos install` from a git
+repository holding the plugin. Each bot runs on Errbot's own Test backend (no Omnichannel) in a
+separate Python process whose path holds nothing of this repository."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from simulators.launch import ROOT
+
+OPERATOR_BOT = textwrap.dedent('''
+    """An operator's bot on Errbot's Test backend; prints each reply as a JSON line."""
+    import json, logging, sys
+    from errbot.backends.test import TestBot
+
+    plugin_dir, index_file, commands = sys.argv[1], sys.argv[2], sys.argv[3:]
+    bot = TestBot(extra_plugin_dir=plugin_dir or None, loglevel=logging.INFO,
+                  extra_config={"BOT_PLUGIN_INDEXES": index_file, "BOT_ADMINS": ("gbin@localhost",)})
+    bot.start()
+    try:
+        for command in commands:
+            bot.push_message(command)
+            replies = []
+            installing = command.startswith("!repos install")
+            while True:
+                try:
+                    replies.append(bot.pop_message(timeout=120 if installing else (20 if not replies else 3)))
+                except Exception:
+                    break
+                if installing and ("Plugins reloaded" in replies[-1] or "Error" in replies[-1]):
+                    break
+            print(json.dumps({"command": command, "replies": replies}), flush=True)
+    finally:
+        bot.stop()
+''')
+
+
+def run_operator_bot(tmp_path: Path, plugin_dir: str, commands: list[str], env: dict[str, str]) -> tuple[list[dict], str]:
+    script = tmp_path / "operator_bot.py"
+    script.write_text(OPERATOR_BOT)
+    index = tmp_path / "index.json"
+    index.write_text("{}")  # offline: Errbot reads its plugin index even for a direct URL
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "PYTHONPATH"))}
+    clean_env.update(env)
+    proc = subprocess.run([sys.executable, "-I", str(script), plugin_dir, str(index), *commands], cwd=tmp_path,
+                          env=clean_env, capture_output=True, text=True, timeout=240)
+    replies = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return replies, proc.stderr
+
+
+def salesforce_env(sim) -> dict[str, str]:
+    """The operator configures the plugin through the environment (no config.py of ours)."""
+    return {
+        "SALESFORCE_CONSUMER_KEY": sim.consumer_key,
+        "SALESFORCE_USERNAME": sim.username,
+        "SALESFORCE_AUTH_URL": sim.url + "/services/oauth2/token",
+        "SALESFORCE_AUDIENCE": "https://login.salesforce.com",
+        "SALESFORCE_PRIVATE_KEY_FILE": str(sim.key_path),
+        "SALESFORCE_CA_BUNDLE": sim.ca_cert,
+    }
+
+
+def test_a_copied_plugin_works_in_an_operators_bot_on_the_test_backend(tmp_path, start_sf_sim):
+    sim = start_sf_sim("demo")
+    plugins = tmp_path / "operator-plugins"
+    shutil.copytree(ROOT / "plugins" / "salesforce", plugins / "salesforce", ignore=shutil.ignore_patterns("__pycache__"))
+    replies, log = run_operator_bot(tmp_path, str(plugins), [
+        "!salesforce help",
+        "!salesforce contact jane.doe@example.com",
+        "!salesforce cases +1 415 555 0134",
+        "!salesforce contact",
+    ], salesforce_env(sim))
+    by_command = {r["command"]: "\n".join(r["replies"]) for r in replies}
+    assert "!salesforce create-case" in by_command["!salesforce help"]
+    card = by_command["!salesforce contact jane.doe@example.com"]
+    assert "Contact: Jane Doe" in card and "jane.doe@example.com" in card and "Acme Corporation" in card
+    assert "Invoice shows the wrong VAT rate" in by_command["!salesforce cases +1 415 555 0134"]
+    assert "Outside a chat, name the person" in by_command["!salesforce contact"]
+    assert "No Omnichannel on this backend" in log  # the pollers stay quiet instead of failing
+    assert "Traceback" not in log and "BEGIN" not in log
+
+
+def test_repos_install_from_a_git_repository_offline(tmp_path, start_sf_sim):
+    sim = start_sf_sim("demo")
+    repo = tmp_path / "err-salesforce"
+    shutil.copytree(ROOT / "plugins" / "salesforce", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-c", "user.name=ops", "-c", "user.email=ops@example.com", "-c", "init.defaultBranch=master"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "Salesforce plugin"], check=True)
+    replies, log = run_operator_bot(tmp_path, "", [
+        f"!repos install {repo}",
+        "!salesforce contact priya@initech.example",
+    ], salesforce_env(sim))
+    installed = "\n".join(replies[0]["replies"])
+    assert "installed correctly" in installed and "Removing" not in installed
+    assert "Contact: Priya Patel" in "\n".join(replies[1]["replies"])
