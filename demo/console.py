@@ -8,23 +8,14 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
-from demo.session import CommandError, Session
+from demo.session import HELP, CommandError, Session
 from simulators.rc_people import ApiFailure
 
-HELP = """\
-Commands (anything else is a chat message):
-  :open NAME EMAIL [PHONE]   a visitor opens a chat on the website   e.g. :open Jane Doe jane.doe@example.com
-  :take                      alice takes the waiting chat (the bot then greets her privately)
-  :visitor / :agent          play the visitor / play alice again; ":visitor TEXT" says one line as the visitor
-  :room chat / :room dm      alice types into the livechat room / into her DM with the bot (default)
-  :close [COMMENT]           close the chat, wait for the bot to save it, show what Salesforce now holds
-  :salesforce [EMAIL]        show what Salesforce holds for the visitor (or EMAIL)
-  :wait TEXT                 wait until a message containing TEXT appears
-  :botlog [N]                the last N lines of the bot's log
-  :status  :help  :quit      (Ctrl-C also quits and stops everything)
-"""
+if TYPE_CHECKING:
+    from demo.stack import Stack
+
 
 WALKTHROUGH = """\
 Try this (you are alice, an Omnichannel agent; the bot is salesforce-bot):
@@ -67,12 +58,12 @@ class Output:
             self.stream.flush()
 
 
-def _botlog(session: Session, stack, rest: str) -> None:
+def _botlog(session: Session, stack: Stack, rest: str) -> None:
     count = int(rest) if rest.isdigit() else 30
     session.emit([f"--- last {count} lines of {stack.bot.log_path} ---", *stack.bot_log_tail(count).splitlines(), "---"])
 
 
-def interactive(session: Session, out: Output, stack) -> int:
+def interactive(session: Session, out: Output, stack: Stack) -> int:
     """Read lines from the terminal until :quit, end of input or Ctrl-C."""
     while not session.done:
         out.prompt = session.prompt()
@@ -86,7 +77,7 @@ def interactive(session: Session, out: Output, stack) -> int:
     return 0
 
 
-def scripted(session: Session, out: Output, stack, lines: Iterable[str], name: str) -> int:
+def scripted(session: Session, out: Output, stack: Stack, lines: Iterable[str], name: str) -> int:
     """Play LINES one by one, echoing each; stop at the first failure (exit 1)."""
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -103,7 +94,7 @@ def scripted(session: Session, out: Output, stack, lines: Iterable[str], name: s
     return 0
 
 
-def _one(session: Session, stack, line: str) -> bool:
+def _one(session: Session, stack: Stack, line: str) -> bool:
     """Run one line; report a failure to the person instead of raising. True when it worked."""
     try:
         if line.strip().startswith(":botlog"):
@@ -117,6 +108,8 @@ def _one(session: Session, stack, line: str) -> bool:
         session.emit([f"! Rocket.Chat refused: {err}"])
     except (TimeoutError, OSError) as err:
         session.emit([f"! {type(err).__name__}: {err}"])
+    except Exception as err:  # noqa: BLE001 - a demo bug must not end the person's session
+        session.emit([f"! unexpected {type(err).__name__}: {err}"])
     return False
 
 

@@ -19,6 +19,20 @@ AGENT, AGENT_PASSWORD = "alice", "agent-pass"
 BOT_PREFIXES = ("!", "/", f"@{BOT}")
 WAIT_SECONDS = 45.0
 
+HELP = """\
+Commands (anything else is a chat message):
+  :open NAME EMAIL [PHONE]   a visitor opens a chat on the website   e.g. :open Jane Doe jane.doe@example.com
+  :take                      alice takes the waiting chat (the bot then greets her privately)
+  :visitor / :agent          play the visitor / play alice again; ":visitor TEXT" says one line as the visitor
+  :room chat / :room dm      alice types into the livechat room / into her DM with the bot (default)
+  :close [COMMENT]           close the chat, wait for the bot to save it, show what Salesforce now holds
+  :salesforce [EMAIL]        show what Salesforce holds for the visitor (or EMAIL)
+  :wait TEXT                 wait until a message containing TEXT appears
+  :botlog [N]                the last N lines of the bot's log
+  :status  :help  :quit      (Ctrl-C also quits and stops everything)
+  ::TEXT                     sends ":TEXT" as a chat message
+"""
+
 
 class CommandError(Exception):
     """A command that could not be done, worded for the person at the console."""
@@ -117,7 +131,6 @@ class Session:
 
     # -- commands -----------------------------------------------------------------------------
     def cmd_help(self, _rest: str) -> None:
-        from demo.console import HELP
         self.emit(HELP.splitlines())
 
     def cmd_quit(self, _rest: str) -> None:

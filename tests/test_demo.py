@@ -35,6 +35,7 @@ SCRIPT = """\
 :wait Invoice shows the wrong VAT rate
 !salesforce create-case --subject "Wrong VAT rate on the March invoice"
 :wait Wrong VAT rate on the March invoice
+:visitor !salesforce cases
 :room chat
 Thanks Jane, I opened a case for you.
 :visitor Great, thank you!
@@ -115,7 +116,7 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     transcript = task.group(2)
     assert "Hi, my last invoice shows the wrong VAT rate" in transcript
     assert "Thanks Jane, I opened a case for you." in transcript and "Great, thank you!" in transcript
-    assert "!salesforce" not in transcript and "/salesforce" not in transcript  # the DM with the bot is not the chat
+    assert "/salesforce" not in transcript and "create-case" not in transcript  # the DM with the bot is not the chat
     # A stranger gets the other greeting, also privately.
     assert f"{private} *This is not a Salesforce Contact* (Sam Newman, sam.newman@example.org)" in out
     # The visitor's widget never showed CRM data: only their own chat, alice's answer and system lines.
@@ -123,6 +124,9 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
         for line in _chat_lines(out, name):
             assert not any(crm in line for crm in ("Acme", "0000100", "Operations Manager", "salesforce-bot", "lightning")), line
     assert len(_chat_lines(out, "Jane Doe")) >= 5
+    # A visitor typing a command gets nothing: the bot never answers a visitor.
+    after_visitor_command = out.split("demo> :visitor !salesforce cases", 1)[1].split("demo> ", 1)[0]
+    assert "salesforce-bot" not in after_visitor_command, after_visitor_command
     _assert_nothing_left(run_dir, out)
     assert "Everything stopped." in out
 
