@@ -102,7 +102,7 @@ class Simulator(ChildProcess):
         super().__init__([sys.executable, "-u", "-m", module, *args], env=env)
         try:
             first = self.wait_for_line("listening on ", timeout)
-        except Exception:
+        except BaseException:  # a Ctrl-C while waiting must not leave the child running
             self.stop()
             raise
         self.url = first.split("listening on ", 1)[1].strip()

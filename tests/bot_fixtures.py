@@ -37,7 +37,7 @@ def launch_bot(env: dict, wait_for: str | None = CONNECTED, timeout: float = 60.
     if wait_for:
         try:
             bot.wait_for_line(wait_for, timeout)
-        except Exception:
+        except BaseException:
             bot.stop()
             raise
     return bot
