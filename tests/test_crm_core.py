@@ -229,3 +229,12 @@ def test_no_secret_in_logs_reprs_or_errors(org, crm, caplog):
     everything = caplog.text + repr(crm) + repr(crm.client) + repr(crm.client.auth) + repr(crm.client.auth.session()) + repr(crm.settings)
     assert token not in everything and key_body not in everything
     assert "eyJ" not in caplog.text  # no JWT assertion logged
+
+
+def test_create_case_with_the_contact_at_hand_skips_its_lookup(org, crm):
+    [match] = crm.find_contacts("jane.doe@example.com")
+    crm.create_case(match.record["Id"], {"Subject": "warm-up"}, contact=match.record)  # describe + token, once
+    org.reset_calls()
+    case = crm.create_case(match.record["Id"], {"Subject": "with the record"}, contact=match.record)
+    assert case["ContactId"] == match.record["Id"] and case["Subject"] == "with the record"
+    assert sum(n for route, n in org.calls().items() if "query" in route) == 1  # only the read-back of the new case

@@ -146,3 +146,23 @@ def test_a_closure_during_an_outage_and_a_restart_is_saved_once(stack, people):
     time.sleep(5)  # two more polls: nothing is saved twice
     assert len([t for t in stack.sf.records("Task") if t.get("WhoId") == olga["Id"]]) == 1
     assert len([r for r in stack.sf.records("Contact") if r.get("Email") == "olga@outage.example"]) == 1
+
+
+def test_hostile_visitor_data_is_stored_as_data(stack, people):
+    alice = people["alice"]
+    before = len(stack.sf.records("Contact"))
+    name, email = "Robert'); DELETE FROM Contact; --", "o'hara+{x}@example.com"
+    visitor = Visitor(stack.rc.url, name, email=email, phone="+1 (555) 010-9999 OR 1=1")
+    try:
+        rid = visitor.open_chat()
+        mark = alice.mark()
+        alice.take(rid)
+        greeting = alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="This is not a Salesforce Contact")
+        assert "--email 'o'\"'\"'hara+{x}@example.com'" in greeting["msg"]  # pastes back as the same value
+        visitor.say("hello")
+        alice.close_chat(rid)
+        [saved] = wait_until(lambda: [r for r in stack.sf.records("Contact") if r.get("Email") == email], 30, "the saved contact")
+    finally:
+        visitor.close()
+    assert saved["FirstName"] + " " + saved["LastName"] == name
+    assert len(stack.sf.records("Contact")) == before + 1

@@ -128,7 +128,8 @@ class Crm:
             raise CrmNotFound(f"There is no case {number} in Salesforce.", "NOT_FOUND")
         return records[0]
 
-    def create_case(self, contact_id: str | None, fields: dict[str, Any]) -> dict:
+    def create_case(self, contact_id: str | None, fields: dict[str, Any], contact: dict | None = None) -> dict:
+        """`contact`: the contact's record when the caller has it (saves the query for its AccountId)."""
         values = {k: v for k, v in fields.items() if v not in (None, "")}
         self._check_picklists("Case", values, CASE_PICKLISTS)
         for name in ("Status", "Priority"):
@@ -142,7 +143,8 @@ class Crm:
             if chosen:
                 values["Origin"] = chosen
         if contact_id:
-            contact = self.get_contact(contact_id)
+            if contact is None or contact.get("Id") != contact_id or "AccountId" not in contact:
+                contact = self.get_contact(contact_id)
             values["ContactId"] = contact_id
             if contact.get("AccountId"):
                 values["AccountId"] = contact["AccountId"]

@@ -175,7 +175,7 @@ class Commands:
         _subject, match, replies = self.one_contact(inv)
         if match is None:
             return replies + ["Create the contact first, then the case."]
-        case = self.crm.create_case(match.record["Id"], values)
+        case = self.crm.create_case(match.record["Id"], values, contact=match.record)
         if inv.ctx.room_id:
             inv.remember_case(inv.ctx.room_id, case["Id"])
         return replies + [f"Case {case.get('CaseNumber')} created for {cards.contact_name(match.record)}.",
