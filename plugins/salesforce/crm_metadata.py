@@ -22,23 +22,42 @@ class MetadataCache:
         self._ttl = refresh_minutes * 60
         self._clock = clock
         self._cache: dict[str, tuple[float, dict]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _cache, _fetching, _generation and describes
+        self._fetching: dict[str, threading.Lock] = {}  # sobject -> held while one describe runs
+        self._generation = 0  # bumped by refresh(): a describe started before it is not cached
         self.describes = 0
 
+    def _fresh(self, sobject: str) -> dict | None:
+        cached = self._cache.get(sobject)
+        if cached and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        return None
+
     def describe(self, sobject: str) -> dict:
+        """The object's describe, fetched at most once at a time per object: concurrent callers on
+        a cold or stale cache wait for the one describe in flight instead of each making their own."""
         with self._lock:
-            cached = self._cache.get(sobject)
-            if cached and self._clock() - cached[0] < self._ttl:
-                return cached[1]
-        result = self._client.call(f"describe {sobject}", lambda sf: getattr(sf, sobject).describe())
-        with self._lock:
-            self._cache[sobject] = (self._clock(), result)
-            self.describes += 1
-        return result
+            fresh = self._fresh(sobject)
+            if fresh is not None:
+                return fresh
+            fetching = self._fetching.setdefault(sobject, threading.Lock())
+        with fetching:
+            with self._lock:  # re-check: another caller may have fetched it while we waited
+                fresh = self._fresh(sobject)
+                if fresh is not None:
+                    return fresh
+                generation = self._generation
+            result = self._client.call(f"describe {sobject}", lambda sf: getattr(sf, sobject).describe())
+            with self._lock:
+                self.describes += 1
+                if generation == self._generation:
+                    self._cache[sobject] = (self._clock(), result)
+            return result
 
     def refresh(self, sobjects: tuple[str, ...] = ("Contact", "Case", "Task")) -> dict[str, float]:
         with self._lock:
             self._cache.clear()
+            self._generation += 1
         for name in sobjects:
             self.describe(name)
         return self.fetched_at
