@@ -814,9 +814,6 @@ def test_create_contact_command_quotes_so_it_pastes(name, email, phone):
     assert parsed.options == {k[2:]: v for k, v in expected.items() if v}
 
 
-@pytest.mark.xfail(strict=True, reason="plugin_cards.create_contact_command writes `--last-name --x`: a value that "
-                                       "starts with '--' is read by plugin_args.parse as an option, so the command "
-                                       "does not paste ('--last-name needs a value')")
 def test_create_contact_command_pastes_for_a_name_starting_with_dashes():
     command = plugin_cards.create_contact_command("!salesforce", "Jane --x", "jane@example.com", None)
     parsed = plugin_args.parse(command[len("!salesforce "):])
@@ -853,9 +850,6 @@ def test_explicit_nothing_is_no_subject():
     assert explicit_subject([]) is None
 
 
-@pytest.mark.xfail(strict=True, reason="plugin_context.explicit_subject(['order', '12345678']) returns "
-                                       "Subject(phone='order 12345678'): any text with 7+ digits is taken as a phone, "
-                                       "letters and all, instead of a UsageError")
 def test_explicit_words_with_enough_digits_are_not_a_phone():
     with pytest.raises(UsageError):
         explicit_subject(["order", "12345678"])

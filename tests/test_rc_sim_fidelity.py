@@ -117,7 +117,7 @@ def test_server_pings_and_closes_a_silent_socket(start_rc_sim):
     assert json.loads(ws.recv()) == {"msg": "ping"}
     ws.send(json.dumps({"msg": "pong"}))
     assert json.loads(ws.recv()) == {"msg": "ping"}  # silence again: pinged again
-    with pytest.raises(websocket.WebSocketConnectionClosedException):
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionResetError)):  # a close frame, or a reset under load
         for _ in range(10):
             ws.recv()  # no pong: the server closes the socket
     assert ws.status == 4000 or not ws.connected

@@ -114,7 +114,8 @@ def create_contact_command(prefix: str, name: str, email: str | None, phone: str
     parts = [f"{prefix} create-contact"]
     for option, value in (("--first-name", first), ("--last-name", last), ("--email", email), ("--phone", phone)):
         if value:
-            parts.append(f"{option} {shlex.quote(value)}")
+            # `--opt=VALUE` when the value itself starts with a dash, or it would read as an option
+            parts.append(f"{option}={shlex.quote(value)}" if value.startswith("-") else f"{option} {shlex.quote(value)}")
     return " ".join(parts)
 
 

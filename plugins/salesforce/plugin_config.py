@@ -98,15 +98,16 @@ def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     result = dict(BUILTIN_DEFAULTS)
     for key in KEYS:
-        raw = getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None
-        if raw is None:
-            raw = environ.get(f"SALESFORCE_{key}")
-        if raw is None or (isinstance(raw, str) and not raw.strip() and key in BOOL_KEYS + tuple(INT_KEYS)):
-            continue
-        try:
-            result[key] = coerce(key, raw)
-        except ConfigError:
-            continue  # a bad default is reported by `missing()`/`status`, never a crash at start
+        candidates = (getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
+                      environ.get(f"SALESFORCE_{key}"))
+        for raw in candidates:
+            if raw is None or (isinstance(raw, str) and not raw.strip() and key in BOOL_KEYS + tuple(INT_KEYS)):
+                continue
+            try:
+                result[key] = coerce(key, raw)
+                break
+            except ConfigError:
+                continue  # a bad default is skipped (then `missing()`/`status` tell), never a crash at start
     return result
 
 

@@ -7,11 +7,15 @@ person (EMAIL or PHONE) explicitly.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import phones
 from plugin_args import UsageError
+
+
+_PHONE_CHARS = re.compile(r"[0-9\s+().\-/]+")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def explicit_subject(words: list[str]) -> Subject | None:
         if " " in text or len(text) > 80 or text.count("@") != 1:
             raise UsageError(f"{text[:80]!r} is not an email address.")
         return Subject(email=text)
-    if phones.usable(text) and len(text) <= 40:
+    if phones.usable(text) and len(text) <= 40 and _PHONE_CHARS.fullmatch(text):
         return Subject(phone=text)
     raise UsageError(f"{text[:80]!r} is neither an email address nor a phone number (7 digits or more).")
 
