@@ -140,3 +140,40 @@ def test_the_log_holds_no_traceback_and_no_secret(stack):
     print(out)
     assert "Traceback" not in out
     assert "BEGIN" not in out and stack.sf.key_path.read_text().splitlines()[1] not in out
+
+
+def test_a_transfer_greets_the_new_agent(stack, alice):
+    bob = Agent(stack.rc.url, "bob", "agent-pass")
+    bob.go_online()
+    visitor, rid, mark = start_chat(stack, alice, "Priya Patel", email="priya@initech.example")
+    try:
+        alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="Priya Patel is already a Salesforce Contact")
+        bob_mark = bob.mark()
+        alice.forward(rid, bob.user_id)
+        greeting = bob.wait_for_reply(bob.dm(BOT), BOT, bob_mark, contains="is already a Salesforce Contact")
+        assert "Priya Patel" in greeting["msg"]
+        assert "Contact: Priya Patel" in text_of(stack.ask(bob, rid, "!salesforce contact", contains="Contact: Priya Patel"))
+        bob.close_chat(rid)
+    finally:
+        visitor.close()
+        bob.close()
+
+
+def test_an_agent_with_several_chats_names_one(stack, alice):
+    jane, rid_jane, _ = start_chat(stack, alice, "Jane Doe", email=JANE)
+    john, rid_john, _ = start_chat(stack, alice, "John Smith", email="john.smith@globex.example")
+    dm = alice.dm(BOT)
+    try:
+        listing = stack.ask(alice, dm, "!salesforce cases", contains="You serve 2 open chats")
+        assert f"--chat {rid_jane}" in listing["msg"] and f"--chat {rid_john}" in listing["msg"]
+        cases = stack.ask(alice, dm, "!salesforce cases --chat john.smith@globex.example", contains="Cases of John Smith")
+        assert "Server room cooling failure" in cases["msg"]
+        named = stack.ask(alice, dm, f"!salesforce contact --chat {rid_jane}", contains="Contact: Jane Doe")
+        assert named["attachments"][0]["title"] == "Contact: Jane Doe"
+        refreshed = stack.ask(alice, dm, "!salesforce refresh", contains="metadata reloaded")
+        assert "it was last fetched" in refreshed["msg"]
+        alice.close_chat(rid_jane)
+        alice.close_chat(rid_john)
+    finally:
+        jane.close()
+        john.close()

@@ -32,6 +32,7 @@ from plugin_watch import ChatWatch
 log = logging.getLogger("errbot.plugins.salesforce")
 
 CASE_OF_ROOM = "chat-case:"
+CHATLESS = ("case", "refresh")  # commands that are not about a chat's visitor
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
 
 
@@ -256,10 +257,12 @@ class Salesforce(BotPlugin):
                 return [help_text(prefix)]
             if parsed.command == "status":
                 return [status_text(self, self._outbox)]
-            try:
-                ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"))
-            except ChoiceNeeded as choice:
-                return [_choose_chat(choice.rooms, prefix, parsed.command)]
+            ctx = ChatContext()
+            if parsed.command not in CHATLESS:
+                try:
+                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"))
+                except ChoiceNeeded as choice:
+                    return [_choose_chat(choice.rooms, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case)
             return Commands(self.crm()).run(invocation)
         except UsageError as exc:
