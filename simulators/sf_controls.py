@@ -2,7 +2,6 @@
 records and call counts. They never count as API calls."""
 from __future__ import annotations
 
-import collections
 import time
 
 from aiohttp import web

@@ -2,9 +2,11 @@
 
 `stack` (module): `.rc` (tests.rc_fixtures.RocketChatSim), `.sf` (tests.sf_fixtures.SalesforceSim),
 `.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.env`,
-and `.ask(user, rid, text, contains)` / `.private(user, mark, contains)` to read the bot's answers.
+and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls.
 """
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -14,6 +16,17 @@ from sf_fixtures import SalesforceSim
 from simulators.rc_people import User
 
 BOT = "salesforce-bot"
+
+
+def wait_until(check, timeout: float = 30.0, what: str = "condition"):
+    """Poll CHECK until it returns something truthy (what the bot does happens in its own time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
 
 
 class Stack:

@@ -2,11 +2,10 @@
 and both simulators. Salesforce's state is read back through the simulator's `/_sim/` controls."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from plugin_fixtures import BOT
+from plugin_fixtures import BOT, wait_until
 from simulators.rc_people import Agent, Visitor, text_of
 
 JANE = "jane.doe@example.com"
@@ -19,15 +18,6 @@ def alice(stack):
     yield agent
     agent.close()
 
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def records(stack, sobject: str, **where) -> list[dict]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from plugin_fixtures import BOT
+from plugin_fixtures import BOT, wait_until
 from simulators.rc_people import Admin, Agent, User, Visitor, text_of
 
 
@@ -24,15 +24,6 @@ def people(stack):
     for person in (alice, bob, maria, carol, admin):
         person.close()
 
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def bot_said(stack, rid: str) -> list[dict]:

@@ -6,18 +6,9 @@ from __future__ import annotations
 import itertools
 import time
 
-from plugin_fixtures import BOT
+from plugin_fixtures import BOT, wait_until
 from simulators.rc_people import Agent, Visitor, text_of
 
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def greetings(stack, alice: Agent, name: str) -> list[dict]:

@@ -79,12 +79,13 @@ def _matches(room: Any, visitor: Any, wanted: str) -> bool:
     return wanted in names
 
 
-def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None) -> ChatContext:
-    """The chat a command is about; ChoiceNeeded when the agent serves several and named none."""
+def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None, room: Any = None) -> ChatContext:
+    """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
+    `room`: the Omnichannel room the command came from, when the caller has read it already."""
     if omnichannel is None:
         return ChatContext()
     if extras.get("omnichannel") and extras.get("room_id"):
-        room = omnichannel.room(extras["room_id"])
+        room = room if room is not None and room.id == extras["room_id"] else omnichannel.room(extras["room_id"])
         return ChatContext(room, _visitor(omnichannel, room))
     if not extras.get("room_type") == "d" and not chosen:
         return ChatContext()

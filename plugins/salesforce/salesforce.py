@@ -260,7 +260,7 @@ class Salesforce(BotPlugin):
             ctx = ChatContext()
             if parsed.command not in CHATLESS:
                 try:
-                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"))
+                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"), room)
                 except ChoiceNeeded as choice:
                     return [_choose_chat(choice.rooms, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case)
