@@ -143,14 +143,14 @@ def test_omnichannel_events_reach_plugins_and_system_messages_run_no_command(rc,
     try:
         rid = visitor.open_chat()
         alice.take(rid)
-        assert f"omnichannel event assigned room={rid} agent=alice" in new_line(bot, f"omnichannel event assigned room={rid}")
+        assert f"omnichannel event assigned room={rid} agent=alice" in new_line(bot, f"omnichannel event assigned room={rid}", start=0)  # the room id is new
         visitor.say("!echo visitor-command")
         # An agent's command in a livechat room is answered privately, never where the visitor reads.
         mark = alice.mark()
         alice.send(rid, "!echo agent-command")
         assert alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="agent-command")["msg"] == "agent-command"
         alice.close_chat(rid, comment="!echo closing-comment")  # the livechat-close system message's text
-        new_line(bot, f"omnichannel event closed room={rid}")
+        new_line(bot, f"omnichannel event closed room={rid}", start=0)
         ask(alice, alice.dm(BOT), "!echo marker-after-close")
     finally:
         visitor.close()
