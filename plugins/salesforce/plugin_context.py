@@ -89,9 +89,10 @@ def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None, 
         return ChatContext(room, _visitor(omnichannel, room))
     if not extras.get("room_type") == "d" and not chosen:
         return ChatContext()
-    served = [r for r in omnichannel.open_rooms() if r.agent_username == username]
+    open_rooms = omnichannel.open_rooms()
+    served = [r for r in open_rooms if r.agent_username == username]
     if chosen:
-        for room in served if not _is_manager(omnichannel, username) else omnichannel.open_rooms():
+        for room in open_rooms if _is_manager(omnichannel, username) else served:
             visitor = _visitor(omnichannel, room)
             if _matches(room, visitor, chosen):
                 return ChatContext(room, visitor)
