@@ -2,22 +2,23 @@
 
 An event and a poll may both see the same change, so each is keyed: (room, agent, served at)
 for an assignment, (room, closedAt) for a closure, and handled once. A closure is only ever a
-room with `closedAt`: queued and on-hold rooms also leave the open list. Watermarks live in
-storage so that closures that happened while the bot was down are found on start.
+room with `closedAt`: queued and on-hold rooms also leave the open list. Watermarks and greeted
+markers live in the state store, so closures that happened while the bot was down are found on
+start; greeted markers expire by an indexed delete (`StateStore.expire`), never by a scan.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
-from typing import Any, Callable, MutableMapping
+from typing import Any, Callable
+
+from plugin_store import StateStore
 
 log = logging.getLogger(__name__)
 
-ASSIGNED = "assigned:"
-WM_OPEN = "watch:open-watermark"
-WM_CLOSED = "watch:closed-watermark"
+WM_OPEN = "open"
+WM_CLOSED = "closed"
 MARGIN = dt.timedelta(seconds=5)
 KEEP_ASSIGNED_SECONDS = 3 * 24 * 3600
 
@@ -37,15 +38,13 @@ def closure_key(room) -> str:
 class ChatWatch:
     def __init__(
         self,
-        store: MutableMapping[str, Any],
-        lock: threading.RLock,
+        store: StateStore,
         omnichannel: Any,
         on_assigned: Callable[[Any], None],
         on_closed: Callable[[Any, str], None],
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ):
         self._store = store
-        self._lock = lock
         self._omni = omnichannel
         self._on_assigned = on_assigned
         self._on_closed = on_closed
@@ -53,10 +52,8 @@ class ChatWatch:
 
     def start(self) -> None:
         """First run ever: watch from now on (no greeting storm for chats already under way)."""
-        with self._lock:
-            for key in (WM_OPEN, WM_CLOSED):
-                if key not in self._store:
-                    self._store[key] = _iso(self._now())
+        for name in (WM_OPEN, WM_CLOSED):
+            self._store.set_watermark(name, _iso(self._now()), only_if_absent=True)
 
     def handle_event(self, event: Any) -> None:
         room = self._omni.room(event.room_id)
@@ -85,32 +82,18 @@ class ChatWatch:
             if room.closed_at and room.closed_at > newest:
                 newest = room.closed_at
         self._set_watermark(WM_CLOSED, newest)
-        self._prune()
 
     def assigned(self, room: Any) -> None:
-        key = ASSIGNED + assignment_key(room)
-        with self._lock:
-            if key in self._store:
-                return
-            self._store[key] = time.time()
-        self._on_assigned(room)
+        if self._store.mark_greeted(assignment_key(room), time.time()):
+            self._on_assigned(room)
 
     def closed(self, room: Any) -> None:
         self._on_closed(room, closure_key(room))
 
-    def _watermark(self, key: str) -> dt.datetime | None:
-        with self._lock:
-            raw = self._store.get(key)
+    def _watermark(self, name: str) -> dt.datetime | None:
+        raw = self._store.watermark(name)
         return dt.datetime.fromisoformat(raw) if raw else None
 
-    def _set_watermark(self, key: str, value: dt.datetime | None) -> None:
+    def _set_watermark(self, name: str, value: dt.datetime | None) -> None:
         if value is not None:
-            with self._lock:
-                self._store[key] = _iso(value)
-
-    def _prune(self) -> None:
-        cutoff = time.time() - KEEP_ASSIGNED_SECONDS
-        with self._lock:
-            for key in [k for k in list(self._store.keys()) if isinstance(k, str) and k.startswith(ASSIGNED)]:
-                if self._store[key] < cutoff:
-                    del self._store[key]
+            self._store.set_watermark(name, _iso(value))
