@@ -88,6 +88,17 @@ class ChildProcess:
         self._reader.join(2)
         return self.proc.returncode
 
+    def kill(self) -> int | None:
+        """SIGKILL the whole process group at once: no clean-up runs, as in a crash or an OOM kill."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+        self._reader.join(2)
+        return self.proc.returncode
+
     def __enter__(self) -> "ChildProcess":
         return self
 

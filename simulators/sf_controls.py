@@ -23,6 +23,7 @@ def reset_org(org: Org, seed: str) -> None:
     org.calls.clear()
     org.faults.clear()
     org.locators.clear()
+    org.holds.release()
     org.api_used = 0
 
 
@@ -93,6 +94,17 @@ async def records(request: web.Request) -> web.Response:
     return sf_json({"records": list(org.store.records[sobject].values())})
 
 
+async def rules(request: web.Request) -> web.Response:
+    """POST {"sobject", "field", "refuse", "message"} adds a validation rule; DELETE removes them all."""
+    store = request.app["org"].store
+    if request.method == "DELETE":
+        store.rules.clear()
+        return sf_json({"ok": True})
+    body = await _body(request)
+    store.rules.append((str(body["sobject"]), str(body["field"]), str(body["refuse"]), str(body.get("message") or "Refused by a validation rule.")))
+    return sf_json({"ok": True})
+
+
 async def users(request: web.Request) -> web.Response:
     org: Org = request.app["org"]
     body = await _body(request)
@@ -102,7 +114,23 @@ async def users(request: web.Request) -> web.Response:
     return sf_json({"ok": True})
 
 
+async def hold(request: web.Request) -> web.Response:
+    org: Org = request.app["org"]
+    if request.method == "DELETE":
+        org.holds.release()
+        return sf_json({"ok": True})
+    if request.method == "POST":
+        body = await _body(request)
+        phase = body.get("phase", "before")
+        if phase not in ("before", "after", "lost") or not body.get("routes"):
+            return sf_json([{"message": "routes and phase before|after|lost", "errorCode": "INVALID_INPUT"}], 400)
+        org.holds.arm(set(body["routes"]), phase, int(body.get("count") or 1))
+        return sf_json({"ok": True})
+    return sf_json({"held": org.holds.held, "armed": sum(h.remaining for h in org.holds.armed)})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_route("*", "/_sim/hold", hold)
     app.router.add_route("*", "/_sim/calls", calls)
     app.router.add_post("/_sim/reset", reset)
     app.router.add_route("*", "/_sim/fault", fault)
@@ -110,3 +138,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/api-usage", api_usage)
     app.router.add_route("*", "/_sim/records/{sobject}", records)
     app.router.add_post("/_sim/users", users)
+    app.router.add_route("*", "/_sim/validation-rules", rules)

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators import sf_soql, sf_sosl
+from simulators import sf_composite, sf_hold, sf_soql, sf_sosl
 from simulators.sf_oauth import OAuthError, Session, TokenIssuer, new_access_token
 from simulators.sf_schema import SCHEMA, Describe
 from simulators.sf_store import SfError, Store
@@ -61,6 +61,7 @@ class Org:
     api_used: int = 0
     api_limit: int = DEFAULT_LIMIT
     locators: dict[str, tuple[list[dict], int]] = field(default_factory=dict)
+    holds: sf_hold.Holds = field(default_factory=lambda: sf_hold.Holds())
     _locator_ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def limit_header(self) -> dict[str, str]:
@@ -194,10 +195,16 @@ async def rest_entry(request: web.Request) -> web.Response:
         return sf_error(SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), org.limit_header())
     org.api_used += 1
     headers = org.limit_header()
+    hold = org.holds.take(route)
+    if hold is not None and hold.phase in ("before", "lost"):
+        if not await hold.wait(request) and hold.phase == "lost":
+            return web.Response(status=499)  # nobody is listening: the request is dropped unprocessed
     try:
         body, status = await dispatch(request, org, version, rest)
     except SfError as err:
         return sf_error(err, headers)
+    if hold is not None and hold.phase == "after":
+        await hold.wait(request)
     if status == 204:
         return web.Response(status=204, headers=headers)
     return sf_json(body, status, headers)
@@ -220,6 +227,10 @@ async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> t
         return {"DailyApiRequests": {"Max": org.api_limit, "Remaining": max(org.api_limit - org.api_used, 0)}}, 200
     if head == "sobjects":
         return await sobjects(request, org, version, parts[1:])
+    if head == "composite" and len(parts) == 1:
+        if method != "POST":
+            raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are POST")
+        return sf_composite.run(org.store, await _any_json(request)), 200
     raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
 
@@ -300,6 +311,14 @@ async def sobjects(request: web.Request, org: Org, version: str, parts: list[str
         org.store.records[sobject].pop(record["Id"], None)
         return None, 204
     raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,PATCH,DELETE")
+
+
+async def _any_json(request: web.Request) -> Any:
+    raw = await request.text()
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        raise SfError(400, "JSON_PARSER_ERROR", "Unexpected character: expected a valid value at [line:1, column:1]") from None
 
 
 async def _json_body(request: web.Request) -> dict:

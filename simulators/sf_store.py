@@ -64,6 +64,7 @@ class Store:
         self._case_numbers = itertools.count(1001)
         self.org_id = id18(org_id)
         self.user_id = self.new_id("User")
+        self.rules: list[tuple[str, str, str, str]] = []  # validation rules: (sobject, field, refused text, message)
 
     def new_id(self, sobject: str) -> str:
         n = next(self._counter)
@@ -107,6 +108,7 @@ class Store:
             missing = [n for n, f in fields.items() if not f.nillable and f.createable and not f.defaulted and record.get(n) in (None, "")]
             if missing:
                 raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            self._check_rules(sobject, record)
             stamp = sf_datetime(when)
             record["Id"] = self.new_id(sobject)
             record["CreatedDate"] = record["LastModifiedDate"] = stamp
@@ -126,6 +128,7 @@ class Store:
             missing = [n for n, f in SCHEMA[sobject].items() if not f.nillable and f.updateable and n in values and merged.get(n) in (None, "")]
             if missing:
                 raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            self._check_rules(sobject, merged)
             record.update(values)
             record["LastModifiedDate"] = sf_datetime()
             self._derive(sobject, record)
@@ -138,6 +141,12 @@ class Store:
             if closed and not record.get("IsClosed"):
                 record["ClosedDate"] = sf_datetime()
             record["IsClosed"] = closed
+
+    def _check_rules(self, sobject: str, record: dict) -> None:
+        """The org's validation rules: a field holding the refused text fails the save."""
+        for rule_object, name, refused, message in self.rules:
+            if rule_object == sobject and refused.lower() in str(record.get(name) or "").lower():
+                raise SfError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", message, [])
 
     def _check_fields(self, sobject: str, values: dict, creating: bool) -> None:
         fields = SCHEMA[sobject]

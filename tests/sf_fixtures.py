@@ -9,7 +9,8 @@ A handle has `.url`, `.ca_cert`, `.consumer_key`, `.username`, `.key_path`, `.ce
 `.http` (a requests session that trusts only the simulator's certificate) and the `/_sim/`
 controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults()`,
 `expire_sessions()`, `set_api_usage(used, limit)`, `records(sobject)`, `insert(sobject, fields)`,
-`add_user(username, preauthorized, active)`, `token()` (mints one with a fresh JWT), `stop()`.
+`add_user(username, preauthorized, active)`, `hold(routes, phase, count)`, `held()`, `release()`,
+`token()` (mints one with a fresh JWT), `stop()`.
 """
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ class SalesforceSim:
 
     def clear_faults(self) -> None:
         self.http.delete(self.url + "/_sim/fault", timeout=10).raise_for_status()
+
+    def hold(self, routes: list[str], phase: str = "before", count: int = 1) -> None:
+        """Keep the next COUNT requests on ROUTES in flight (see simulators/sf_hold.py)."""
+        self._post("/_sim/hold", {"routes": routes, "phase": phase, "count": count})
+
+    def held(self) -> int:
+        return self.http.get(self.url + "/_sim/hold", timeout=10).json()["held"]
+
+    def release(self) -> None:
+        self.http.delete(self.url + "/_sim/hold", timeout=10).raise_for_status()
+
+    def add_validation_rule(self, sobject: str, field: str, refuse: str, message: str) -> None:
+        """Saves of SOBJECT whose FIELD contains REFUSE fail with FIELD_CUSTOM_VALIDATION_EXCEPTION."""
+        self._post("/_sim/validation-rules", {"sobject": sobject, "field": field, "refuse": refuse, "message": message})
 
     def expire_sessions(self) -> None:
         self._post("/_sim/expire-sessions")
