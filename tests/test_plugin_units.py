@@ -15,20 +15,35 @@ import plugin_access
 import plugin_args
 import plugin_cards
 import plugin_config
-import plugin_outbox
 import plugin_status
-import plugin_watch
-from crm_errors import CrmUnavailable
+from crm_errors import CrmUnavailable, CrmValidationError
 from crm_metadata import MetadataCache
 from plugin_args import UsageError
-from plugin_chats import transcript_text
+from plugin_closure import transcript_text
 from plugin_context import ChatContext, Subject, explicit_subject
 from plugin_outbox import Outbox
-from plugin_watch import ChatWatch
-from rc_omnichannel import LivechatRoom, OmnichannelEvent, TranscriptLine, Visitor
+from plugin_store import SqliteStateStore
+from rc_omnichannel import LivechatRoom, TranscriptLine, Visitor
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
+class Clock:
+    def __init__(self, t=1_000_000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, seconds):
+        self.t += seconds
+
+
+def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
+    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
+                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
+                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+
 
 PEM = (
     "-----BEGIN PRIV" "ATE KEY-----\n"
@@ -391,345 +406,6 @@ def test_refusals_are_plain_sentences():
 
 
 # --------------------------------------------------------------------------------------------
-# plugin_outbox
-# --------------------------------------------------------------------------------------------
-class Clock:
-    def __init__(self, t=1_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        self.t += seconds
-
-
-@pytest.fixture
-def box():
-    clock = Clock()
-    store: dict = {}
-    return Outbox(store, clock=clock), store, clock
-
-
-def test_add_once(box):
-    outbox, store, _ = box
-    assert outbox.add("R1|t", {"room_id": "R1"}) is True
-    assert outbox.add("R1|t", {"room_id": "R1", "other": 1}) is False
-    assert [i["payload"] for i in outbox.pending()] == [{"room_id": "R1"}]
-    assert outbox.is_known("R1|t") and not outbox.is_known("R2|t")
-    assert outbox.add("R2|t", {"room_id": "R2"}) is True
-    assert len(outbox.pending()) == 2
-
-
-def test_add_is_refused_after_done_and_after_failed(box):
-    outbox, _, _ = box
-    outbox.add("done", {})
-    outbox.succeeded("done")
-    outbox.add("bad", {})
-    assert outbox.failed("bad", "FIELD_CUSTOM_VALIDATION_EXCEPTION", retryable=False) is not None
-    assert outbox.add("done", {}) is False
-    assert outbox.add("bad", {}) is False
-    assert outbox.pending() == []
-
-
-def test_due_respects_next_at_and_orders_by_creation(box):
-    outbox, _, clock = box
-    outbox.add("a", {"n": 1})
-    clock.advance(1)
-    outbox.add("b", {"n": 2})
-    assert [i["key"] for i in outbox.due()] == ["a", "b"]
-    outbox.failed("a", "timeout", retryable=True)  # next try in 5 s
-    assert [i["key"] for i in outbox.due()] == ["b"]
-    clock.advance(4)
-    assert [i["key"] for i in outbox.due()] == ["b"]
-    clock.advance(1)  # exactly next_at: due
-    assert [i["key"] for i in outbox.due()] == ["a", "b"]
-
-
-def test_retryable_failures_back_off_exponentially_up_to_the_cap(box):
-    outbox, _, clock = box
-    outbox.add("k", {})
-    delays = []
-    for attempt in range(1, 12):
-        assert outbox.failed("k", f"outage {attempt}", retryable=True) is None
-        item = outbox.pending()[0]
-        delays.append(item["next_at"] - clock())
-        assert item["attempts"] == attempt and item["last_error"] == f"outage {attempt}"
-        clock.advance(delays[-1])
-    first = plugin_outbox.FIRST_DELAY
-    assert delays[:4] == [first, 2 * first, 4 * first, 8 * first]
-    assert all(b >= a for a, b in zip(delays, delays[1:]))
-    assert max(delays) == plugin_outbox.MAX_DELAY and delays[-1] == plugin_outbox.MAX_DELAY
-    assert outbox.failures() == []
-
-
-def test_backoff_function():
-    assert plugin_outbox.backoff(0) == plugin_outbox.backoff(1) == plugin_outbox.FIRST_DELAY
-    assert plugin_outbox.backoff(3) == 4 * plugin_outbox.FIRST_DELAY
-    assert plugin_outbox.backoff(1000) == plugin_outbox.MAX_DELAY
-
-
-def test_permanent_failure_moves_to_failures_and_returns_the_item(box):
-    outbox, _, clock = box
-    outbox.add("k", {"room_id": "R9"})
-    outbox.failed("k", "timeout", retryable=True)
-    clock.advance(100)
-    item = outbox.failed("k", "REQUIRED_FIELD_MISSING", retryable=False)
-    assert item["key"] == "k" and item["payload"] == {"room_id": "R9"}
-    assert item["attempts"] == 2 and item["last_error"] == "REQUIRED_FIELD_MISSING"
-    assert item["failed_at"] == clock()
-    assert outbox.pending() == [] and outbox.due() == []
-    assert outbox.failures() == [item]
-    assert outbox.failed("k", "again", retryable=False) is None  # no longer pending: nothing to report twice
-    assert outbox.failed("never-added", "x", retryable=True) is None
-
-
-def test_save_progress_keeps_payload_changes_across_failures(box):
-    outbox, _, clock = box
-    outbox.add("k", {"room_id": "R1"})
-    payload = dict(outbox.due()[0]["payload"])
-    payload["contact_id"] = "003A"
-    outbox.save_progress("k", payload)
-    payload["task_id"] = "00TX"  # mutated after saving: not persisted until saved again
-    outbox.failed("k", "timeout", retryable=True)
-    clock.advance(plugin_outbox.MAX_DELAY)
-    assert outbox.due()[0]["payload"] == {"room_id": "R1", "contact_id": "003A"}
-    outbox.save_progress("unknown", {"x": 1})  # no effect, no error
-    assert not outbox.is_known("unknown")
-
-
-def test_succeeded_and_prune_drop_only_old_successes(box):
-    outbox, store, clock = box
-    for key in ("old", "recent", "pending", "failed"):
-        outbox.add(key, {})
-    outbox.succeeded("old")
-    outbox.failed("failed", "bad", retryable=False)
-    clock.advance(plugin_outbox.KEEP_DONE_SECONDS - 10)
-    outbox.succeeded("recent")
-    assert [i["key"] for i in outbox.pending()] == ["pending"]
-    clock.advance(20)  # "old" is now older than the keep period; "recent" is not
-    outbox.prune()
-    assert not outbox.is_known("old")
-    assert outbox.is_known("recent") and outbox.is_known("pending") and outbox.is_known("failed")
-    assert outbox.add("old", {}) is True  # forgotten, so addable again (never replayed that far back)
-
-
-def test_each_item_lives_under_its_own_key(box):
-    outbox, store, _ = box
-    outbox.add("a", {})
-    outbox.add("b", {})
-    outbox.succeeded("a")
-    assert set(store) == {plugin_outbox.DONE + "a", plugin_outbox.PENDING + "b"}
-    store["unrelated"] = 1
-    store[42] = "non-string key"
-    assert [i["key"] for i in outbox.pending()] == ["b"]
-
-
-# --------------------------------------------------------------------------------------------
-# plugin_watch
-# --------------------------------------------------------------------------------------------
-def lroom(rid, agent=None, served=None, updated=None, open=True, closed=None, visitor_name="Jane Doe"):
-    return LivechatRoom(
-        id=rid, name=visitor_name, open=open, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-        served_at=served, created_at=served, updated_at=updated or served, closed_at=closed,
-        closer="agent" if closed else None,
-    )
-
-
-class FakeOmni:
-    """Rooms by id; `hidden` rooms are neither open-listed nor closed (queued, on hold, gone)."""
-
-    def __init__(self):
-        self.rooms: dict[str, LivechatRoom] = {}
-        self.hidden: set[str] = set()
-        self.open_calls: list = []
-        self.closed_calls: list = []
-
-    def put(self, room):
-        self.rooms[room.id] = room
-
-    def room(self, rid):
-        return self.rooms.get(rid)
-
-    def open_rooms(self, updated_since=None):
-        self.open_calls.append(updated_since)
-        rooms = [r for r in self.rooms.values() if r.open and r.id not in self.hidden
-                 and (updated_since is None or r.updated_at >= updated_since)]
-        return sorted(rooms, key=lambda r: r.updated_at, reverse=True)
-
-    def closed_rooms(self, since):
-        self.closed_calls.append(since)
-        rooms = [r for r in self.rooms.values() if not r.open and r.closed_at and r.closed_at >= since]
-        return sorted(rooms, key=lambda r: r.closed_at)
-
-
-class Now:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-@pytest.fixture
-def watch():
-    omni, store, now = FakeOmni(), {}, Now(T0)
-    assigned, closed = [], []
-    w = ChatWatch(store, threading.RLock(), omni, assigned.append, lambda room, key: closed.append((room.id, key)), now=now)
-    return SimpleNamespace(w=w, omni=omni, store=store, now=now, assigned=assigned, closed=closed)
-
-
-def event(kind, rid, agent=None, ts=T0):
-    return OmnichannelEvent(kind=kind, room_id=rid, agent_id=None, agent_username=agent, ts=ts, message_id=f"m-{rid}-{kind}")
-
-
-def test_first_start_watches_from_now_no_greeting_storm(watch):
-    for i in range(5):  # chats under way and chats closed before the bot ever ran
-        watch.omni.put(lroom(f"old{i}", "alice", served=T0 - dt.timedelta(hours=1, minutes=i)))
-        watch.omni.put(lroom(f"gone{i}", "alice", served=T0 - dt.timedelta(hours=2), open=False,
-                             closed=T0 - dt.timedelta(minutes=30 + i)))
-    watch.w.start()
-    assert watch.store[plugin_watch.WM_OPEN] == watch.store[plugin_watch.WM_CLOSED] == T0.isoformat()
-    watch.now.t = T0 + dt.timedelta(seconds=30)
-    watch.w.reconcile()
-    assert watch.assigned == [] and watch.closed == []
-    # the first real assignment after start is greeted
-    watch.omni.put(lroom("new", "bob", served=T0 + dt.timedelta(seconds=20)))
-    watch.w.reconcile()
-    assert [r.id for r in watch.assigned] == ["new"]
-
-
-def test_start_keeps_existing_watermarks_so_closures_while_down_are_found(watch):
-    watch.w.start()
-    watch.omni.put(lroom("R1", "alice", served=T0 - dt.timedelta(minutes=5), open=False, closed=T0 + dt.timedelta(minutes=10)))
-    # restart an hour later with the same storage
-    later = Now(T0 + dt.timedelta(hours=1))
-    closed = []
-    again = ChatWatch(watch.store, threading.RLock(), watch.omni, lambda r: None, lambda r, k: closed.append(k), now=later)
-    again.start()
-    assert watch.store[plugin_watch.WM_CLOSED] == T0.isoformat()
-    again.reconcile()
-    assert closed == [plugin_watch.closure_key(watch.omni.rooms["R1"])]
-    assert watch.store[plugin_watch.WM_CLOSED] == (T0 + dt.timedelta(minutes=10)).isoformat()
-
-
-@pytest.mark.parametrize("order", ["event-then-poll", "poll-then-event"])
-def test_assignment_seen_by_event_and_poll_is_handled_once(watch, order):
-    watch.w.start()
-    room = lroom("R1", "alice", served=T0 + dt.timedelta(seconds=3))
-    watch.omni.put(room)
-    steps = [lambda: watch.w.handle_event(event("assigned", "R1", "alice")), watch.w.reconcile]
-    for step in steps if order == "event-then-poll" else reversed(steps):
-        step()
-    watch.w.reconcile()  # a later poll with the margin sees it again
-    watch.w.handle_event(event("assigned", "R1", "alice"))
-    assert watch.assigned == [room]
-
-
-def test_transfer_to_another_agent_is_a_new_assignment(watch):
-    watch.w.start()
-    first = lroom("R1", "alice", served=T0 + dt.timedelta(seconds=3))
-    watch.omni.put(first)
-    watch.w.handle_event(event("assigned", "R1", "alice"))
-    transferred = lroom("R1", "bob", served=T0 + dt.timedelta(minutes=2))
-    watch.omni.put(transferred)
-    watch.w.reconcile()  # the poll sees the transfer first
-    watch.w.handle_event(event("transferred", "R1", "bob"))  # then the event: no second greeting
-    back = lroom("R1", "alice", served=T0 + dt.timedelta(minutes=9))
-    watch.omni.put(back)
-    watch.w.handle_event(event("transferred", "R1", "alice"))  # back to alice later: new again
-    watch.w.reconcile()
-    assert [(r.agent_username, r.served_at) for r in watch.assigned] == [
-        ("alice", first.served_at), ("bob", transferred.served_at), ("alice", back.served_at)]
-
-
-def test_assignment_keys_differ_by_agent_and_served_time():
-    a = lroom("R1", "alice", served=T0)
-    assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(lroom("R1", "bob", served=T0))
-    assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1)))
-    # the same instant in another time zone is the same key
-    same = lroom("R1", "alice", served=T0.astimezone(dt.timezone(dt.timedelta(hours=2))))
-    assert plugin_watch.assignment_key(a) == plugin_watch.assignment_key(same)
-
-
-def test_unserved_or_closed_rooms_are_not_assignments(watch):
-    watch.w.start()
-    watch.omni.put(lroom("Q", None, updated=T0 + dt.timedelta(seconds=1)))  # queued: open, nobody serves it
-    watch.omni.put(lroom("C", "alice", served=T0, open=False, closed=T0 + dt.timedelta(seconds=2)))
-    watch.w.reconcile()
-    watch.w.handle_event(event("assigned", "Q"))
-    watch.w.handle_event(event("assigned", "C", "alice"))
-    watch.w.handle_event(event("assigned", "missing-room", "alice"))
-    assert watch.assigned == []
-
-
-def test_a_room_that_leaves_the_open_list_without_closed_at_is_never_a_closure(watch):
-    watch.w.start()
-    watch.omni.put(lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1)))
-    watch.w.reconcile()
-    assert len(watch.assigned) == 1
-    # on hold / back in the queue / transferred to a department: gone from the open list, not closed
-    watch.omni.hidden.add("R1")
-    watch.now.t = T0 + dt.timedelta(minutes=5)
-    watch.w.reconcile()
-    watch.omni.put(lroom("R1", None, updated=T0 + dt.timedelta(minutes=5)))  # returned to the queue
-    watch.omni.hidden.clear()
-    watch.w.reconcile()
-    watch.w.handle_event(event("closed", "R1"))  # even a "closed" event without closedAt is no closure
-    assert watch.closed == []
-
-
-def test_closures_come_from_closed_rooms_keyed_by_room_and_closed_at(watch):
-    watch.w.start()
-    closed_at = T0 + dt.timedelta(minutes=3)
-    room = lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1), open=False, closed=closed_at)
-    watch.omni.put(room)
-    watch.w.handle_event(event("closed", "R1"))
-    watch.w.reconcile()
-    key = f"R1|{closed_at.isoformat()}"
-    assert watch.closed == [("R1", key), ("R1", key)]  # the outbox keeps one: same key from both paths
-    assert plugin_watch.closure_key(room) == key
-    # reopened and closed again later: a different closure
-    reclosed = lroom("R1", "alice", served=T0 + dt.timedelta(minutes=20), open=False, closed=T0 + dt.timedelta(minutes=30))
-    assert plugin_watch.closure_key(reclosed) != key
-
-
-def test_closed_watermark_advances_and_polls_ask_with_a_margin(watch):
-    watch.w.start()
-    watch.omni.put(lroom("R1", "alice", served=T0, open=False, closed=T0 + dt.timedelta(minutes=3)))
-    watch.omni.put(lroom("R2", "bob", served=T0 + dt.timedelta(minutes=1)))
-    watch.w.reconcile()
-    assert watch.omni.closed_calls[-1] == T0 - plugin_watch.MARGIN
-    assert watch.omni.open_calls[-1] == T0 - plugin_watch.MARGIN
-    assert watch.store[plugin_watch.WM_CLOSED] == (T0 + dt.timedelta(minutes=3)).isoformat()
-    assert watch.store[plugin_watch.WM_OPEN] == (T0 + dt.timedelta(minutes=1)).isoformat()
-    watch.w.reconcile()
-    assert watch.omni.closed_calls[-1] == T0 + dt.timedelta(minutes=3) - plugin_watch.MARGIN
-    assert [r.id for r in watch.assigned] == ["R2"]
-
-
-def test_reconcile_greets_oldest_update_first(watch):
-    watch.w.start()
-    for i, rid in enumerate(["A", "B", "C"]):
-        watch.omni.put(lroom(rid, "alice", served=T0 + dt.timedelta(seconds=10 * (i + 1))))
-    watch.w.reconcile()
-    assert [r.id for r in watch.assigned] == ["A", "B", "C"]
-
-
-def test_old_assignment_marks_are_pruned(watch, monkeypatch):
-    watch.w.start()
-    watch.omni.put(lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1)))
-    watch.w.reconcile()
-    marks = [k for k in watch.store if k.startswith(plugin_watch.ASSIGNED)]
-    assert len(marks) == 1
-    real = time.time()
-    monkeypatch.setattr(plugin_watch.time, "time", lambda: real + plugin_watch.KEEP_ASSIGNED_SECONDS + 60)
-    watch.omni.rooms.clear()
-    watch.w.reconcile()
-    assert not [k for k in watch.store if k.startswith(plugin_watch.ASSIGNED)]
-
-
 # --------------------------------------------------------------------------------------------
 # plugin_cards
 # --------------------------------------------------------------------------------------------
@@ -951,15 +627,16 @@ def test_status_not_configured_names_the_missing_keys_and_never_calls_salesforce
     assert "SHOW_CONTACT_ON_ASSIGN=on" in text and "polling every 30 s" in text
 
 
-def test_status_reachable_and_outbox_summary():
+def test_status_reachable_and_outbox_summary(tmp_path):
     info = {"reachable": True, "username": "int@acme.example", "display_name": "Integration", "token_age_seconds": 300,
             "metadata_age_seconds": {"Contact": 30, "Case": 7200}, "api_usage": (120, 15000)}
-    clock = Clock()
-    outbox = Outbox({}, clock=clock)
-    outbox.add("a", {"room_id": "R1"})
-    outbox.failed("a", "UNABLE_TO_LOCK_ROW", retryable=True)
-    outbox.add("b", {"room_id": "R2", "visitor_name": "Jane"})
-    outbox.failed("b", "REQUIRED_FIELD_MISSING", retryable=False)
+    outbox = Outbox(SqliteStateStore(tmp_path / "s.sqlite3"))
+    outbox.add("a", "R1", {"room_id": "R1"})
+    outbox.settle(outbox.due()[0][0], CrmUnavailable("locked", "UNABLE_TO_LOCK_ROW"))
+    outbox.add("b", "R2", {"room_id": "R2", "visitor_name": "Jane"})
+    outbox.settle(outbox.due()[0][0], CrmValidationError("missing", "REQUIRED_FIELD_MISSING"))
+    outbox.add("c", "R3", {"room_id": "R3"})
+    outbox.store.finish("c", "quarantined", None, "stored data cannot be read (JSONDecodeError)", 1.0)
     plugin = SimpleNamespace(config=CONFIGURED, crm=lambda: SimpleNamespace(status=lambda: info))
     text = plugin_status.status_text(plugin, outbox)
     assert "Salesforce reachable as int@acme.example (Integration)" in text
@@ -968,6 +645,7 @@ def test_status_reachable_and_outbox_summary():
     assert "API usage: 120/15000 today" in text
     assert "waiting to be saved: 1" in text and "R1: 1 attempt(s), last error UNABLE_TO_LOCK_ROW" in text
     assert "failed for good: 1" in text and "R2 (Jane)" in text and "REQUIRED_FIELD_MISSING" in text
+    assert "quarantined (set aside, the rest flow): 1" in text and "R3 at 1970-01-01 00:00 UTC: stored data cannot be read" in text
     assert "AUTOSAVE_ON_CLOSE=off" in text
 
 

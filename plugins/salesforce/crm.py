@@ -34,6 +34,17 @@ class ContactMatch:
     matched_on: str  # "email" | "phone"
 
 
+def task_values(subject: str, body: str, who_id: str | None, what_id: str | None) -> dict[str, Any]:
+    """A completed Task; a Task on a Lead cannot have a WhatId (FIELD_INTEGRITY_EXCEPTION), so none is set."""
+    values: dict[str, Any] = {"Subject": subject, "Description": body, "Status": "Completed",
+                              "ActivityDate": dt.date.today().isoformat(), "Priority": "Normal"}
+    if who_id:
+        values["WhoId"] = who_id
+    if what_id and not (who_id or "").startswith("00Q"):
+        values["WhatId"] = what_id
+    return values
+
+
 def _select(fields: tuple[str, ...]) -> str:
     return ", ".join(fields)
 
@@ -154,22 +165,17 @@ class Crm:
 
     # -- activities ----------------------------------------------------------------------
     def log_transcript(self, contact_id: str | None, subject: str, body: str, case_id: str | None = None, lead_id: str | None = None) -> str:
+        subject, body = self.fit_task(subject, body)
+        values = task_values(subject, body, contact_id or lead_id, case_id)
+        created = self.client.call("log transcript", lambda sf: sf.Task.create(values))
+        return created["id"]
+
+    def fit_task(self, subject: str, body: str) -> tuple[str, str]:
+        """Subject and Description cut to the org's Task field lengths (the transcript marked as trimmed)."""
         limit = self.metadata.length("Task", "Description", 32000)
         if len(body) > limit:
             body = body[: limit - len(TRIMMED)] + TRIMMED
-        values: dict[str, Any] = {
-            "Subject": subject[: self.metadata.length("Task", "Subject", 255)],
-            "Description": body,
-            "Status": "Completed",
-            "ActivityDate": dt.date.today().isoformat(),
-            "Priority": "Normal",
-        }
-        if contact_id or lead_id:
-            values["WhoId"] = contact_id or lead_id
-        if case_id:
-            values["WhatId"] = case_id
-        created = self.client.call("log transcript", lambda sf: sf.Task.create(values))
-        return created["id"]
+        return subject[: self.metadata.length("Task", "Subject", 255)], body
 
     def activities(self, contact_id: str, kind: str, limit: int = 10) -> list[dict]:
         self._check_id(contact_id, "003")

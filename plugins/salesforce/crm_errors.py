@@ -6,6 +6,7 @@ from __future__ import annotations
 
 class CrmError(Exception):
     retryable = False
+    ref: str | None = None  # the composite subrequest that failed ("contact", "task"), when there was one
 
     def __init__(self, message: str, code: str = "", admin_detail: str = ""):
         super().__init__(message)

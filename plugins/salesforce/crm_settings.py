@@ -43,4 +43,5 @@ class SalesforceSettings:
             metadata_refresh_minutes=int(config.get("METADATA_REFRESH_MINUTES") or 30),
             api_version=str(config.get("API_VERSION") or "59.0"),
             ca_bundle=str(config.get("CA_BUNDLE") or ""),
+            timeout_seconds=float(config.get("REQUEST_TIMEOUT_SECONDS") or 20),
         )

@@ -16,6 +16,10 @@ def _age(seconds: Any) -> str:
     return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
+def _stamp(seconds: float | None) -> str:
+    return dt.datetime.fromtimestamp(seconds or 0, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def status_text(plugin: Any, outbox: Any) -> str:
     lines = ["**Salesforce status**"]
     missing = plugin_config.missing(plugin.config or {})
@@ -39,14 +43,16 @@ def status_text(plugin: Any, outbox: Any) -> str:
         usage = info.get("api_usage")
         lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
     if outbox is not None:
-        pending, failures = outbox.pending(), outbox.failures()
-        lines.append(f"- Closed chats waiting to be saved: {len(pending)}")
-        for item in pending[:5]:
-            lines.append(f"  - {item['payload'].get('room_id')}: {item['attempts']} attempt(s), last error {item.get('last_error') or 'none'}")
-        lines.append(f"- Closed chats that failed for good: {len(failures)}")
-        for item in failures[-5:]:
-            when = dt.datetime.fromtimestamp(item.get("failed_at", 0), dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            lines.append(f"  - {item['payload'].get('room_id')} ({item['payload'].get('visitor_name')}) at {when}: {item.get('last_error')}")
+        counts = outbox.counts()
+        lines.append(f"- Closed chats waiting to be saved: {counts['pending']}")
+        for item in outbox.pending():
+            lines.append(f"  - {item.room_id}: {item.attempts} attempt(s), last error {item.last_error or 'none'}")
+        lines.append(f"- Closed chats that failed for good: {counts['failed']}")
+        for item in outbox.failures():
+            lines.append(f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {_stamp(item.finished_at)}: {item.last_error}")
+        lines.append(f"- Closed chats quarantined (set aside, the rest flow): {counts['quarantined']}")
+        for item in outbox.quarantined():
+            lines.append(f"  - {item.room_id} at {_stamp(item.finished_at)}: {item.last_error}")
     flags = ", ".join(f"{k}={'on' if plugin.config.get(k) else 'off'}" for k in plugin_config.BOOL_KEYS)
     lines.append(f"- {flags}; polling every {plugin.config.get('POLL_SECONDS')} s")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
@@ -18,20 +19,22 @@ from errbot.botplugin import ValidationException
 import log_redaction
 import plugin_config
 from crm import Crm
-from crm_errors import CrmAuthError, CrmConfigError, CrmError
+from crm_errors import CrmConfigError, CrmError
 from crm_settings import SalesforceSettings
 from plugin_access import decide, username_of
 from plugin_args import UsageError, parse
-from plugin_chats import ClosureSaver, closure_payload, greeting
+from plugin_chats import closure_payload, greeting
+from plugin_closure import ClosureSaver, NotYet
 from plugin_commands import Commands, Invocation, Reply, help_text
 from plugin_context import ChatContext, ChoiceNeeded, chat_for
-from plugin_outbox import Outbox
+from plugin_migration import import_errbot_state
+from plugin_outbox import KEEP_DONE_SECONDS, Outbox
 from plugin_status import status_text
-from plugin_watch import ChatWatch
+from plugin_store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
+from plugin_watch import KEEP_ASSIGNED_SECONDS, ChatWatch
 
 log = logging.getLogger("errbot.plugins.salesforce")
 
-CASE_OF_ROOM = "chat-case:"
 CHATLESS = ("case", "refresh")  # commands that are not about a chat's visitor
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
 
@@ -47,6 +50,7 @@ class Salesforce(BotPlugin):
         self._worker: ThreadPoolExecutor | None = None
         self._watch: ChatWatch | None = None
         self._outbox: Outbox | None = None
+        self._state: SqliteStateStore | None = None
         self._poll_pending = threading.Event()
 
     # -- configuration ---------------------------------------------------------------------
@@ -101,13 +105,16 @@ class Salesforce(BotPlugin):
     def activate(self) -> None:
         log_redaction.install()
         super().activate()
-        self._outbox = Outbox(self, self._lock)
+        self._state = SqliteStateStore(self._state_path())
+        log.info("Salesforce plugin state in %s", self._state.path)
+        import_errbot_state(self, self._state)
+        self._outbox = Outbox(self._state)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
         omni = self._omni()
         if omni is None:
             log.info("No Omnichannel on this backend: explicit lookups only, no assignment or closure handling")
             return
-        self._watch = ChatWatch(self, self._lock, omni, self._on_assigned, self._on_closed)
+        self._watch = ChatWatch(self._state, omni, self._on_assigned, self._on_closed)
         self._watch.start()
         self.start_poller(self.config["POLL_SECONDS"], self._poll)
         self._submit(self._first_reconcile)  # at start and after every reconnect (plugins are re-activated)
@@ -117,7 +124,14 @@ class Salesforce(BotPlugin):
         if worker is not None:
             worker.shutdown(wait=True, cancel_futures=True)  # storage closes next: let the running job finish
         self._watch = None
+        store, self._state, self._outbox = self._state, None, None
+        if store is not None:
+            store.close()
         super().deactivate()
+
+    def _state_path(self) -> str:
+        configured = str(self.config.get("STATE_FILE") or "") if self.config else ""
+        return configured or str(default_path(getattr(self.bot_config, "BOT_DATA_DIR", ".")))
 
     def _omni(self) -> Any:
         return getattr(self._bot, "omnichannel", None)
@@ -164,6 +178,10 @@ class Salesforce(BotPlugin):
         if self._watch is not None:
             self._watch.reconcile()
         self._flush_outbox()
+        store = self._state
+        if store is not None:
+            now = time.time()
+            store.expire(now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS)
 
     def _on_assigned(self, room: Any) -> None:
         omni = self._omni()
@@ -181,53 +199,69 @@ class Salesforce(BotPlugin):
 
     def _on_closed(self, room: Any, key: str) -> None:
         self._omni().unfollow(room.id)
-        if self._outbox is not None and self._outbox.add(key, closure_payload(room)):
+        if self._outbox is not None and self._outbox.add(key, room.id, closure_payload(room)):
             log.info("Chat %s closed: saving to Salesforce", room.id)
             self._flush_outbox()
 
     def _flush_outbox(self) -> None:
         outbox = self._outbox
-        if outbox is None or not (self.config.get("AUTOSAVE_ON_CLOSE") or self.config.get("LOG_TRANSCRIPT_ON_CLOSE")):
+        if outbox is None:
             return
-        for item in outbox.due():
-            key = item["key"]
-            try:
-                saver = ClosureSaver(self.crm(), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
-                                     bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._case_of_room,
-                                     lambda payload, key=key: outbox.save_progress(key, payload))
-                saver.run(dict(item["payload"]))
-            except CrmError as exc:
-                # configuration and auth problems wait for the admin to fix them; nothing is dropped
-                retry = exc.retryable or isinstance(exc, (CrmConfigError, CrmAuthError))
-                log.warning("Saving closed chat %s failed (%s): %s", item["payload"].get("room_id"),
-                            "will retry" if retry else "for good", exc.admin_detail)
-                final = outbox.failed(key, exc.admin_detail, retry)
-                if final is not None:
-                    self._report_failure(final, exc.message)
-                continue
-            except Exception as exc:  # noqa: BLE001 - e.g. Rocket.Chat unreachable: retry later
-                log.warning("Saving closed chat %s failed, will retry: %s", item["payload"].get("room_id"), type(exc).__name__)
-                outbox.failed(key, type(exc).__name__, True)
-                continue
-            outbox.succeeded(key)
-            log.info("Closed chat %s saved to Salesforce", item["payload"].get("room_id"))
-        outbox.prune()
+        items, unreadable = outbox.due()
+        for item in unreadable:
+            log.error("Closed chat %s quarantined: %s", item.room_id, item.last_error)
+            self._report_failure(item, "its saved data cannot be read any more")
+        for item in items:
+            self._save_closure(outbox, item)
 
-    def _report_failure(self, item: dict, message: str) -> None:
-        payload = item["payload"]
-        text = (f"The closed chat with {payload.get('visitor_name') or 'a visitor'} ({payload.get('room_id')}) "
+    def _save_closure(self, outbox: Outbox, item: OutboxItem) -> None:
+        try:
+            saver = ClosureSaver(self.crm(), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
+                                 bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._case_of_room,
+                                 outbox.save_progress, float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5)
+            result = saver.run(item)
+        except NotYet as wait:
+            outbox.retry(item, "waiting to see whether an interrupted attempt reached Salesforce", wait.at)
+            return
+        except Exception as exc:  # noqa: BLE001 - the outbox's policy decides: retry, failed or quarantined
+            outcome = outbox.settle(item, exc)
+            detail = exc.admin_detail if isinstance(exc, CrmError) else type(exc).__name__
+            said = {"pending": "will retry", "failed": "for good"}.get(outcome.state, outcome.state)
+            log.warning("Saving closed chat %s failed (%s): %s", item.room_id, said, detail)
+            if outcome.final is not None:
+                if outcome.state == QUARANTINED:
+                    log.error("Closed chat %s quarantined: %s", item.room_id, outcome.error)
+                self._report_failure(outcome.final, exc.message if isinstance(exc, CrmError) else
+                                     "it kept failing and is set aside for an admin (see `status`)")
+            return
+        outbox.succeeded(item)
+        log.info("Closed chat %s saved to Salesforce", item.room_id)
+        if result.get("notes"):
+            self._report_partial(item, result["notes"])
+
+    def _report_partial(self, item: OutboxItem, notes: list[str]) -> None:
+        agent = item.payload.get("agent_username")
+        text = (f"The closed chat with {item.payload.get('visitor_name') or 'a visitor'} is saved in Salesforce, but "
+                + "; ".join(notes) + ".")
+        if agent:
+            self._deliver(self.build_identifier(f"@{agent}"), [text])
+        else:
+            self.warn_admins(text)
+
+    def _report_failure(self, item: OutboxItem, message: str) -> None:
+        payload = item.payload
+        text = (f"The closed chat with {payload.get('visitor_name') or 'a visitor'} ({item.room_id}) "
                 f"could not be saved to Salesforce: {message}")
         if payload.get("agent_username"):
             self._deliver(self.build_identifier(f"@{payload['agent_username']}"), [text])
         self.warn_admins(text)
 
     def _remember_case(self, room_id: str, case_id: str) -> None:
-        with self._lock:
-            self[CASE_OF_ROOM + room_id] = case_id
+        if self._state is not None:
+            self._state.set_room_context(room_id, time.time(), case_id=case_id)
 
     def _case_of_room(self, room_id: str) -> str | None:
-        with self._lock:
-            return self.get(CASE_OF_ROOM + room_id)
+        return self._state.room_context(room_id).get("case_id") if self._state is not None else None
 
     # -- the command ----------------------------------------------------------------------------
     @botcmd
