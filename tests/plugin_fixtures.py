@@ -1,7 +1,8 @@
 """The whole product for real: both simulators (demo seeds) and the real bot with the Salesforce plugin.
 
 `stack` (module): `.rc` (tests.rc_fixtures.RocketChatSim), `.sf` (tests.sf_fixtures.SalesforceSim),
-`.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.env`,
+`.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.kill_bot()` (SIGKILL)
+and `.start_bot()`, `.env`,
 and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ def wait_until(check, timeout: float = 30.0, what: str = "condition"):
 
 
 class Stack:
-    def __init__(self, sf_keys, data_dir: str):
+    def __init__(self, sf_keys, data_dir: str, extra_env: dict | None = None):
         # Everyone here shares 127.0.0.1, where real people each have an address of their own: the per-IP
         # limiter is off (the bot is exempt anyway; tests/test_rc_sim_fidelity.py covers the limiter).
         self.rc = RocketChatSim("demo", ("--rate-limit", "0"))
@@ -49,6 +50,7 @@ class Stack:
             "SALESFORCE_PRIVATE_KEY_FILE": str(self.sf.key_path),
             "SALESFORCE_CA_BUNDLE": self.sf.ca_cert,
             "SALESFORCE_POLL_SECONDS": "2",
+            **(extra_env or {}),
         })
         try:
             self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
@@ -59,6 +61,13 @@ class Stack:
 
     def restart_bot(self) -> None:
         self.bot.stop()
+        self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
+
+    def kill_bot(self) -> None:
+        """SIGKILL the bot (no shutdown code runs); `start_bot` brings it back on the same data."""
+        self.bot.kill()
+
+    def start_bot(self) -> None:
         self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
 
     def ask(self, user: User, rid: str, text: str, contains: str | None = None, timeout: float = 20.0) -> dict:
