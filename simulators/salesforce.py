@@ -67,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--audience", action="append", default=[])
     p.add_argument("--session-timeout-minutes", type=float, default=120.0)
     p.add_argument("--seed", choices=("demo", "empty"), default="empty")
+    p.add_argument("--search-index-lag", type=float, default=0.0,
+                   help="seconds before a new or changed record is visible to SOSL (SOQL sees it at once)")
     return p.parse_args(argv)
 
 
@@ -86,7 +88,8 @@ async def serve(args: argparse.Namespace) -> None:
     port = sock.getsockname()[1]
     base_url = f"https://127.0.0.1:{port}"
     issuer = TokenIssuer(args.consumer_key, Path(args.certificate).read_bytes(), {base_url, *STANDARD_AUDIENCES, *args.audience})
-    org = sf_rest.Org(issuer=issuer, base_url=base_url, session_timeout=args.session_timeout_minutes * 60)
+    org = sf_rest.Org(issuer=issuer, base_url=base_url, session_timeout=args.session_timeout_minutes * 60,
+                      search_index_lag=args.search_index_lag)
     sf_controls.reset_org(org, args.seed)
     issuer.users[args.username] = User(args.username, org.store.user_id)
     runner = web.AppRunner(build_app(org), access_log=None)

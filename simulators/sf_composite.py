@@ -61,7 +61,7 @@ def _resolve(value: Any, done: dict[str, dict]) -> Any:
     if isinstance(value, str):
         def swap(m: re.Match) -> str:
             if m.group(1) not in done or m.group(2) not in done[m.group(1)]:
-                raise SfError(400, "INVALID_INPUT", f"Invalid reference specified. No value for {m.group(1)}.{m.group(2)} found in {m.group(1)}.")
+                raise SfError(400, "PROCESSING_HALTED", f"Invalid reference specified. No value for {m.group(1)}.{m.group(2)} found in {m.group(1)}.")
             return str(done[m.group(1)][m.group(2)])
         return _CHAIN.sub(swap, value)
     if isinstance(value, dict):

@@ -94,6 +94,13 @@ async def records(request: web.Request) -> web.Response:
     return sf_json({"records": list(org.store.records[sobject].values())})
 
 
+async def search_index_lag(request: web.Request) -> web.Response:
+    """POST {"seconds": N}: new and changed records stay invisible to SOSL for N seconds."""
+    org: Org = request.app["org"]
+    org.search_index_lag = float((await _body(request)).get("seconds") or 0)
+    return sf_json({"ok": True})
+
+
 async def rules(request: web.Request) -> web.Response:
     """POST {"sobject", "field", "refuse", "message"} adds a validation rule; DELETE removes them all."""
     store = request.app["org"].store
@@ -139,3 +146,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/_sim/records/{sobject}", records)
     app.router.add_post("/_sim/users", users)
     app.router.add_route("*", "/_sim/validation-rules", rules)
+    app.router.add_post("/_sim/search-index-lag", search_index_lag)

@@ -74,9 +74,12 @@ class TokenIssuer:
             jwt.decode(assertion, self._public_key, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False})
         except jwt.PyJWTError:
             raise OAuthError("invalid_grant", "invalid assertion") from None
-        if unverified.get("aud") not in self.audiences:
+        aud = unverified.get("aud")
+        if not any(isinstance(a, str) and a in self.audiences for a in (aud if isinstance(aud, list) else [aud])):
             raise OAuthError("invalid_grant", "audience is invalid")
         exp = unverified.get("exp")
+        if isinstance(exp, str) and exp.strip().isdigit():  # simple-salesforce sends it as text; Salesforce accepts that
+            exp = int(exp)
         now = time.time()
         if not isinstance(exp, (int, float)) or exp <= now:
             raise OAuthError("invalid_grant", "expired authorization code")

@@ -60,6 +60,7 @@ class Org:
     faults: list[Fault] = field(default_factory=list)
     api_used: int = 0
     api_limit: int = DEFAULT_LIMIT
+    search_index_lag: float = 0.0
     locators: dict[str, tuple[list[dict], int]] = field(default_factory=dict)
     holds: sf_hold.Holds = field(default_factory=lambda: sf_hold.Holds())
     _locator_ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -221,7 +222,7 @@ async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> t
             return next_batch(org, parts[1], version), 200
         return run_query(org, request.query.get("q", ""), version), 200
     if head == "search" and method == "GET":
-        records = sf_sosl.search(request.query.get("q", ""), lambda name: list(org.store.records[name].values()), _lookup(org), version)
+        records = sf_sosl.search(request.query.get("q", ""), lambda name: indexed(org, name), _lookup(org), version)
         return {"searchRecords": records}, 200
     if head == "limits" and method == "GET":
         return {"DailyApiRequests": {"Max": org.api_limit, "Remaining": max(org.api_limit - org.api_used, 0)}}, 200
@@ -232,6 +233,14 @@ async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> t
             raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are POST")
         return sf_composite.run(org.store, await _any_json(request)), 200
     raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def indexed(org: Org, sobject: str) -> list[dict]:
+    """What the search index holds: records written more than `search_index_lag` seconds ago
+    (Salesforce indexes new and changed records asynchronously; SOQL sees them at once)."""
+    horizon = time.time() - org.search_index_lag
+    changed = org.store.changed_at
+    return [r for r in org.store.records[sobject].values() if changed.get(r["Id"], 0.0) <= horizon]
 
 
 def _lookup(org: Org):

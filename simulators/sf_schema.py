@@ -27,6 +27,15 @@ class Field:
     reference_to: tuple[str, ...] = ()
     relationship: str | None = None
 
+    @property
+    def filterable(self) -> bool:
+        """Long text areas cannot be filtered or sorted in SOQL (Salesforce's describe says so too)."""
+        return not (self.type == "textarea" and self.length > 255)
+
+    @property
+    def sortable(self) -> bool:
+        return self.filterable
+
     def describe(self) -> dict:
         return {
             "name": self.name,
@@ -39,6 +48,8 @@ class Field:
             "defaultedOnCreate": self.defaulted,
             "custom": False,
             "restrictedPicklist": self.restricted,
+            "filterable": self.filterable,
+            "sortable": self.sortable,
             "referenceTo": list(self.reference_to),
             "relationshipName": self.relationship,
             "picklistValues": [

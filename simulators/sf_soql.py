@@ -34,9 +34,16 @@ class Token:
 
 
 def _malformed(token: Token | None, query: str) -> SfError:
+    """Salesforce's MALFORMED_QUERY: the query's line, a caret under the token, row and column."""
     if token is None or token.kind == "eof":
-        return SfError(400, "MALFORMED_QUERY", f"ERROR at Row:1:Column:{len(query)}\nunexpected token: <EOF>")
-    return SfError(400, "MALFORMED_QUERY", f"ERROR at Row:1:Column:{token.column}\nunexpected token: {token.text or token.value}")
+        column, shown = len(query) + 1, "<EOF>"
+    else:
+        column, shown = token.column, f"'{token.text or token.value}'"
+    return SfError(400, "MALFORMED_QUERY", f"\n{_excerpt(query)}\n{' ' * max(column - 1, 0)}^\nERROR at Row:1:Column:{column}\nunexpected token: {shown}")
+
+
+def _excerpt(query: str) -> str:
+    return query.splitlines()[0] if query.strip() else query
 
 
 def tokenize(query: str) -> list[Token]:
@@ -192,9 +199,14 @@ class _Parser:
         if sobject is None:
             raise SfError(400, "INVALID_TYPE", f"\n{self.query[:60]}\n{' ' * (obj_tok.column - 1)}^\nERROR at Row:1:Column:{obj_tok.column}\nsObject type '{obj_tok.value}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.")
         q = Query(sobject, [resolve_path(sobject, t.value, t.column, self.query) for t in raw_fields], count)
+        seen: set[str] = set()
+        for t, path in zip(raw_fields, q.fields):
+            if ".".join(path) in seen:
+                raise SfError(400, "INVALID_FIELD", f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{t.column}\nduplicate field selected: {t.value}")
+            seen.add(".".join(path))
         if self.at_kw("WHERE"):
             self.take()
-            q.where = self.parse_or()
+            q.where = self.parse_expr()
         if self.at_kw("ORDER"):
             self.take()
             self.expect_kw("BY")
@@ -203,6 +215,7 @@ class _Parser:
                 if tok.kind != "ident":
                     raise _malformed(tok, self.query)
                 path = resolve_path(sobject, tok.value, tok.column, self.query)
+                _require(sobject, path, "sortable", "sorted", tok, self.query)
                 desc = False
                 if self.at_kw("ASC", "DESC"):
                     desc = self.take().value == "DESC"
@@ -221,6 +234,8 @@ class _Parser:
         if self.at_kw("OFFSET"):
             self.take()
             q.offset = self._int()
+            if q.offset > 2000:
+                raise SfError(400, "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
         if self.peek().kind != "eof":
             raise _malformed(self.peek(), self.query)
         return q
@@ -231,27 +246,31 @@ class _Parser:
             raise _malformed(tok, self.query)
         return tok.value
 
-    def parse_or(self) -> Any:
-        parts = [self.parse_and()]
-        while self.at_kw("OR"):
-            self.take()
-            parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else BoolOp("OR", parts)
+    def parse_expr(self) -> Any:
+        """Conditions joined by one operator only: SOQL demands parentheses wherever AND, OR and NOT
+        mix (`a AND b OR c` and `a AND NOT b` are refused at the second operator)."""
+        bare_not = self.at_kw("NOT")
+        first = self.parse_unit()
+        if not self.at_kw("AND", "OR"):
+            return first
+        if bare_not:
+            raise _malformed(self.peek(), self.query)
+        op = self.peek().value
+        parts = [first]
+        while self.at_kw("AND", "OR"):
+            tok = self.take()
+            if tok.value != op or self.at_kw("NOT"):
+                raise _malformed(tok if tok.value != op else self.peek(), self.query)
+            parts.append(self.parse_unit())
+        return BoolOp(op, parts)
 
-    def parse_and(self) -> Any:
-        parts = [self.parse_not()]
-        while self.at_kw("AND"):
-            self.take()
-            parts.append(self.parse_not())
-        return parts[0] if len(parts) == 1 else BoolOp("AND", parts)
-
-    def parse_not(self) -> Any:
+    def parse_unit(self) -> Any:
         if self.at_kw("NOT"):
             self.take()
-            return BoolOp("NOT", [self.parse_not()])
+            return BoolOp("NOT", [self.parse_unit()])
         if self.peek().value == "(" and self.peek().kind == "punct":
             self.take()
-            inner = self.parse_or()
+            inner = self.parse_expr()
             if self.take().value != ")":
                 raise _malformed(self.tokens[self.pos - 1], self.query)
             return inner
@@ -262,6 +281,7 @@ class _Parser:
         if tok.kind != "ident":
             raise _malformed(tok, self.query)
         path = resolve_path(self._sobject(), tok.value, tok.column, self.query)
+        _require(self._sobject(), path, "filterable", "filtered", tok, self.query)
         if self.at_kw("NOT"):
             self.take()
             self.expect_kw("IN")
@@ -274,11 +294,16 @@ class _Parser:
             value = self.take()
             if value.kind != "string":
                 raise _malformed(value, self.query)
+            if _field_of(self._sobject(), path).type in ("id", "reference"):
+                raise SfError(400, "INVALID_QUERY_FILTER_OPERATOR", f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{tok.column}\ninvalid operator on id field")
             return Compare(path, "LIKE", value.value)
         op = self.take()
         if op.kind != "op":
             raise _malformed(op, self.query)
-        return Compare(path, op.value, self._value())
+        literal = self.tokens[self.pos]
+        value = self._value()
+        _check_literal(self._sobject(), path, literal, value, self.query)
+        return Compare(path, op.value, value)
 
     def _sobject(self) -> str:
         for i, t in enumerate(self.tokens):
@@ -352,6 +377,48 @@ def resolve_path(sobject: str, dotted: str, column: int, query: str) -> list[str
                 raise _invalid_field(dotted, sobject, column, query)
             resolved.append(f.name)
     return resolved
+
+
+def _field_of(sobject: str, path: list[str]):
+    current = sobject
+    for part in path[:-1]:
+        current = next(f for f in SCHEMA[current].values() if f.relationship == part).reference_to[0]
+    return SCHEMA[current][path[-1]]
+
+
+_SOQL_TYPES = {"datetime": "dateTime", "date": "date", "boolean": "boolean", "int": "int", "double": "double"}
+
+
+def _check_literal(sobject: str, path: list[str], tok: Token, value: Any, query: str) -> None:
+    """Salesforce compares a field only with a literal of its own type (a quoted date is text, not a date)."""
+    f = _field_of(sobject, path)
+    column = f"\n{_excerpt(query)}\nERROR at Row:1:Column:{tok.column}\n"
+    if value is None:
+        return
+    if f.type in ("id", "reference"):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", value):
+            raise SfError(400, "INVALID_QUERY_FILTER_OPERATOR", f"{column}invalid ID field: {value}")
+        return
+    wanted = _SOQL_TYPES.get(f.type)
+    if wanted is not None:
+        ok = {"dateTime": tok.kind == "datetime" or isinstance(value, tuple), "date": tok.kind == "date" or isinstance(value, tuple),
+              "boolean": isinstance(value, bool), "int": tok.kind == "number", "double": tok.kind == "number"}[wanted]
+        if not ok:
+            raise SfError(400, "INVALID_FIELD", f"{column}value of filter criterion for field '{path[-1]}' must be of type {wanted} "
+                          "and should not be enclosed in quotes")
+    elif tok.kind != "string":
+        raise SfError(400, "INVALID_FIELD", f"{column}value of filter criterion for field '{path[-1]}' must be of type string "
+                      "and should be enclosed in quotes")
+
+
+def _require(sobject: str, path: list[str], flag: str, verb: str, tok: Token, query: str) -> None:
+    """INVALID_FIELD for a field that cannot be filtered or sorted (long text areas such as Description)."""
+    current = sobject
+    for part in path[:-1]:
+        current = next(f for f in SCHEMA[current].values() if f.relationship == part).reference_to[0]
+    if not getattr(SCHEMA[current][path[-1]], flag):
+        raise SfError(400, "INVALID_FIELD", f"\n{_excerpt(query)}\n{' ' * max(tok.column - 1, 0)}^\nERROR at Row:1:Column:{tok.column}\n"
+                      f"field '{path[-1]}' can not be {verb} in {'a ' if verb == 'sorted' else ''}query call")
 
 
 def _invalid_field(name: str, sobject: str, column: int, query: str) -> SfError:

@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import re
 import threading
+import time
 from typing import Any
 
 from simulators.sf_schema import KEY_PREFIXES, OBJECT_BY_PREFIX, SCHEMA
@@ -64,6 +65,7 @@ class Store:
         self._case_numbers = itertools.count(1001)
         self.org_id = id18(org_id)
         self.user_id = self.new_id("User")
+        self.changed_at: dict[str, float] = {}  # record id -> when it was last written (for the search index's lag)
         self.rules: list[tuple[str, str, str, str]] = []  # validation rules: (sobject, field, refused text, message)
 
     def new_id(self, sobject: str) -> str:
@@ -109,6 +111,7 @@ class Store:
             if missing:
                 raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
             self._check_rules(sobject, record)
+            self._check_integrity(sobject, record)
             stamp = sf_datetime(when)
             record["Id"] = self.new_id(sobject)
             record["CreatedDate"] = record["LastModifiedDate"] = stamp
@@ -118,6 +121,7 @@ class Store:
                 record["CaseNumber"] = f"{next(self._case_numbers):08d}"
             self._derive(sobject, record)
             self.records[sobject][record["Id"]] = record
+            self.changed_at[record["Id"]] = time.time()
             return record
 
     def update(self, sobject: str, record_id: str, values: dict) -> None:
@@ -129,8 +133,10 @@ class Store:
             if missing:
                 raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
             self._check_rules(sobject, merged)
+            self._check_integrity(sobject, merged)
             record.update(values)
             record["LastModifiedDate"] = sf_datetime()
+            self.changed_at[record["Id"]] = time.time()
             self._derive(sobject, record)
 
     def _derive(self, sobject: str, record: dict) -> None:
@@ -141,6 +147,12 @@ class Store:
             if closed and not record.get("IsClosed"):
                 record["ClosedDate"] = sf_datetime()
             record["IsClosed"] = closed
+
+    @staticmethod
+    def _check_integrity(sobject: str, record: dict) -> None:
+        """An activity on a Lead cannot also be related to a record (WhatId): Salesforce refuses the pair."""
+        if sobject in ("Task", "Event") and str(record.get("WhoId") or "").startswith("00Q") and record.get("WhatId"):
+            raise SfError(400, "FIELD_INTEGRITY_EXCEPTION", "field integrity exception: WhoId, WhatId", ["WhoId", "WhatId"])
 
     def _check_rules(self, sobject: str, record: dict) -> None:
         """The org's validation rules: a field holding the refused text fails the save."""
@@ -157,6 +169,8 @@ class Store:
                     400, "INVALID_FIELD",
                     f"No such column '{name}' on sobject of type {sobject}", None,
                 )
+            if name == "Id" and creating:
+                raise SfError(400, "INVALID_FIELD", "The Id field should not be specified in the sobject data.", None)
             if (creating and not f.createable) or (not creating and not f.updateable):
                 raise SfError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", [name])
             if value is None:
@@ -164,7 +178,7 @@ class Store:
             if f.type in ("string", "textarea", "email", "phone", "url", "combobox", "picklist") and not isinstance(value, str):
                 raise SfError(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {type(value).__name__} value for field {name}", None)
             if isinstance(value, str) and f.length and len(value) > f.length:
-                raise SfError(400, "STRING_TOO_LONG", f"{f.label}: data value too large: {value[:20]}... (max length={f.length})", [name])
+                raise SfError(400, "STRING_TOO_LONG", f"{f.label}: data value too large: {value} (max length={f.length})", [name])
             if f.type == "email" and value and not _EMAIL_RE.match(value):
                 raise SfError(400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [name])
             if f.type == "picklist" and f.restricted and value not in [v for v, active, _d in f.picklist if active]:

@@ -90,6 +90,10 @@ class SalesforceSim:
         """Saves of SOBJECT whose FIELD contains REFUSE fail with FIELD_CUSTOM_VALIDATION_EXCEPTION."""
         self._post("/_sim/validation-rules", {"sobject": sobject, "field": field, "refuse": refuse, "message": message})
 
+    def set_search_index_lag(self, seconds: float) -> None:
+        """New and changed records stay invisible to SOSL (not SOQL) for SECONDS."""
+        self._post("/_sim/search-index-lag", {"seconds": seconds})
+
     def expire_sessions(self) -> None:
         self._post("/_sim/expire-sessions")
 

@@ -11,7 +11,9 @@ import pytest
 from crm import Crm
 from crm_errors import CrmUnavailable
 from plugin_closure import ClosureSaver, NotYet, subject_line
-from plugin_store import OutboxItem
+from plugin_contacts import VisitorContacts
+from plugin_context import Subject
+from plugin_store import OutboxItem, SqliteStateStore
 from rc_omnichannel import TranscriptLine, Visitor
 from test_crm_core import settings_for
 
@@ -51,9 +53,9 @@ def item(room="RCLOSE1", name="Guest"):
                       {"room_id": room, "visitor_id": "v1", "visitor_name": name, "agent_username": "alice", "closed_at": CLOSED})
 
 
-def saver(crm, visitor, case=None, saved=None, autosave=True, transcript=True, grace=0.0, clock=time.time):
+def saver(crm, visitor, case=None, saved=None, autosave=True, transcript=True, grace=0.0, clock=time.time, links=None):
     progress_log = saved if saved is not None else []
-    return ClosureSaver(crm, FakeOmni(visitor), autosave, transcript, lambda room: case,
+    return ClosureSaver(VisitorContacts(crm, links), FakeOmni(visitor), autosave, transcript, lambda room: case,
                         lambda it: progress_log.append(dict(it.progress)), grace, clock)
 
 
@@ -206,3 +208,31 @@ def test_an_outage_keeps_the_intent_so_the_retry_looks_first(org, crm):
 def test_subject_line_keeps_the_room_id_whole_when_the_name_is_cut():
     line = subject_line("N" * 400, CLOSED, "R" * 17)
     assert len(line) == 255 and line.endswith("[" + "R" * 17 + "]") and "2026-03-02 09:30 UTC" in line
+
+
+def test_a_returning_phone_only_visitor_is_found_by_the_link_within_the_index_lag(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    org.set_search_index_lag(60)
+    try:
+        phone_only = visitor("Paula Phoneonly", [], ["+1 415 555 0166"])
+        contacts = ids(org, "Contact")
+        first = saver(crm, phone_only, links=links).run(item("RFIRST"))
+        [made] = new_records(org, "Contact", contacts)
+        assert first["contact_id"] == made["Id"] and links.linked_contact("v1", "tok") == made["Id"]
+        assert crm.find_contacts(None, "+1 415 555 0166") == []  # the search index has not caught up
+        again = saver(crm, phone_only, links=links).run(item("RAGAIN"))
+        assert again["contact_id"] == made["Id"] and len(new_records(org, "Contact", contacts)) == 1
+        task = next(r for r in org.records("Task") if r["Id"] == again["task_id"])
+        assert task["WhoId"] == made["Id"]
+    finally:
+        org.set_search_index_lag(0)
+        links.close()
+
+
+def test_a_link_to_a_deleted_contact_is_forgotten_and_the_visitor_looked_up_again(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    jane = next(r for r in org.records("Contact") if r["Email"] == "jane.doe@example.com")
+    links.link_visitor("v1", "tok", "003000000000000AAA", 1.0)  # a contact merged away since
+    found = VisitorContacts(crm, links).find(Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok"))
+    assert [m.record["Id"] for m in found] == [jane["Id"]] and links.linked_contact("v1", "tok") is None
+    links.close()

@@ -537,10 +537,10 @@ def test_chat_context_subject_from_the_visitor():
     room = lroom("R1", "alice", served=T0, visitor_name="Jane (widget)")
     ctx = ChatContext(room, visitor)
     assert ctx.room_id == "R1"
-    assert ctx.subject() == Subject(email="jane@example.com", phone="+1 415 555 0134", name="Jane Doe")
+    assert ctx.subject() == Subject(email="jane@example.com", phone="+1 415 555 0134", name="Jane Doe", visitor_id="v1", token="t")
     nameless = Visitor(id="v2", token="t", username="", name="")
-    assert ChatContext(room, nameless).subject() == Subject(name="Jane (widget)")
-    assert ChatContext(None, nameless).subject() == Subject()
+    assert ChatContext(room, nameless).subject() == Subject(name="Jane (widget)", visitor_id="v2", token="t")
+    assert ChatContext(None, nameless).subject() == Subject(visitor_id="v2", token="t")
     assert ChatContext(room, None).subject() is None
     assert ChatContext().room_id is None
 
@@ -792,3 +792,13 @@ def test_refresh_during_an_in_flight_describe_fetches_anew():
     assert client.calls == {"Contact": 2}
     assert cache.describe("Contact")["n"] == 2  # the refresh's own result is the one kept
     assert client.calls == {"Contact": 2}
+
+
+def test_config_py_forwards_every_plugin_key_from_the_environment():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "config.py").read_text())
+    [keys] = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+              and any(getattr(t, "id", "") == "_SALESFORCE_KEYS" for t in node.targets)]
+    assert set(ast.literal_eval(keys)) == set(plugin_config.KEYS)

@@ -182,8 +182,8 @@ class Crm:
         who = quote(contact_id)
         if kind == "events":
             return self.client.query(f"SELECT Id, Subject, StartDateTime, EndDateTime, Location FROM Event WHERE WhoId = {who} ORDER BY StartDateTime DESC LIMIT {int(limit)}", "list events")
-        calls = "(TaskSubtype = 'Call' OR Type = 'Call')"
-        where = calls if kind == "calls" else f"NOT {calls}"
+        # SOQL demands parentheses wherever AND, OR and NOT mix; `!=` also matches empty values
+        where = "(TaskSubtype = 'Call' OR Type = 'Call')" if kind == "calls" else "TaskSubtype != 'Call' AND Type != 'Call'"
         return self.client.query(f"SELECT Id, Subject, Status, ActivityDate, CreatedDate FROM Task WHERE WhoId = {who} AND {where} ORDER BY CreatedDate DESC LIMIT {int(limit)}", f"list {kind}")
 
     # -- helpers -------------------------------------------------------------------------

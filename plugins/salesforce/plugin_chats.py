@@ -7,18 +7,21 @@ import logging
 from typing import Any
 
 import plugin_cards as cards
-from crm import Crm
+from plugin_contacts import VisitorContacts
 from plugin_commands import Reply
 from plugin_context import ChatContext, Subject
 
 log = logging.getLogger(__name__)
 
 
-def greeting(crm: Crm, ctx: ChatContext, prefix: str) -> list[Reply]:
+def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[Reply]:
     """The anchor's private greeting: the contact(s) found, or the command that creates one."""
+    crm = contacts.crm
     subject = ctx.subject() or Subject(name=getattr(ctx.room, "visitor_name", "") or "")
     name = subject.name or "This visitor"
-    found = crm.find_contacts(subject.email, subject.phone) if (subject.email or subject.phone) else []
+    found = contacts.find(subject) if (subject.email or subject.phone or subject.visitor_id) else []
+    if len(found) == 1:
+        contacts.remember(subject, found[0].record["Id"])
     if not found:
         text = (f"**This is not a Salesforce Contact** ({name}, {subject.describe()}). Do you want to create it?\n"
                 f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`")
@@ -38,6 +41,7 @@ def closure_payload(room: Any) -> dict:
     return {
         "room_id": room.id,
         "visitor_id": room.visitor_id,
+        "visitor_token": room.visitor_token,
         "visitor_name": room.visitor_name,
         "agent_username": room.agent_username,
         "closed_at": room.closed_at.isoformat() if room.closed_at else None,

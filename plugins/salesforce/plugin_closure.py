@@ -25,12 +25,14 @@ import crm_closure
 import plugin_cards as cards
 from crm import Crm, task_values
 from crm_errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError
+from plugin_contacts import VisitorContacts
 from plugin_context import ChatContext, Subject
 from plugin_store import OutboxItem
 
 log = logging.getLogger(__name__)
 
 TRANSCRIPT_SUBJECT = "Chat transcript: {name} ({when}) [{room}]"
+NAME_IN_TEXT = 120  # a visitor's name or address is cut here in the Task's text: the conversation must fit
 MAX_REPLANS = 4
 
 
@@ -79,8 +81,13 @@ def transcript_text(lines: list[Any]) -> str:
     out = []
     for line in lines:
         stamp = line.ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        out.append(f"[{stamp} UTC] {line.author} ({line.role}): {line.text}")
+        out.append(f"[{stamp} UTC] {_short(line.author)} ({line.role}): {line.text}")
     return "\n".join(out) or "(no messages)"
+
+
+def _short(text: str | None, limit: int = NAME_IN_TEXT) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _known_refusal(exc: CrmError) -> bool:
@@ -89,10 +96,11 @@ def _known_refusal(exc: CrmError) -> bool:
 
 
 class ClosureSaver:
-    def __init__(self, crm: Crm, omnichannel: Any, autosave: bool, log_transcript: bool,
+    def __init__(self, contacts: VisitorContacts, omnichannel: Any, autosave: bool, log_transcript: bool,
                  case_of_room: Callable[[str], str | None], save_progress: Callable[[OutboxItem], None],
                  grace_seconds: float, clock: Callable[[], float] = time.time):
-        self.crm = crm
+        self.contacts = contacts
+        self.crm = contacts.crm
         self.omni = omnichannel
         self.autosave = autosave
         self.log_transcript = log_transcript
@@ -136,6 +144,7 @@ class ClosureSaver:
                 plan = better
                 continue
             progress.pop("intent")
+            self.contacts.remember(plan.lead_subject, contact_id or plan.contact_id)
             return self._done(item, {"contact_id": contact_id or plan.contact_id, "task_id": task_id, "notes": list(plan.notes)})
         raise CrmError("Salesforce kept refusing the visitor's details.", "TOO_MANY_REFUSALS")
 
@@ -180,12 +189,12 @@ class ClosureSaver:
         if self.log_transcript:
             subject = subject_line(name or who.describe(), payload.get("closed_at"), room_id)
             lines = self.omni.transcript(room_id)
-            body = (f"Omnichannel chat {room_id} with {name or 'a visitor'} ({who.describe()}), "
+            body = (f"Omnichannel chat {room_id} with {_short(name) or 'a visitor'} ({_short(who.describe())}), "
                     f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}")
         base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who)
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
-        found = self.crm.find_contacts(who.email, who.phone)
+        found = self.contacts.find(who)
         first, last = cards.split_name(name)
         wanted = {"FirstName": first, "LastName": last, "Email": who.email, "Phone": who.phone}
         if found:
@@ -193,15 +202,14 @@ class ClosureSaver:
             plan = replace(base, contact_id=record["Id"], who_id=record["Id"])
             if not self.autosave:
                 return self._fitted_task(plan)
-            if record.get("LastName"):  # never overwrite a known name with a guessed split, only fill what is missing
+            # only what the contact lacks is filled in: a known value is never overwritten, nor a name split anew
+            if record.get("LastName"):
                 wanted.pop("FirstName"), wanted.pop("LastName")
-            if found[0].matched_on == "email":
-                wanted.pop("Email")
-            if found[0].matched_on == "phone" and (record.get("Phone") or record.get("MobilePhone")):
+            if record.get("Phone") or record.get("MobilePhone"):
                 wanted.pop("Phone")
+            wanted = {k: v for k, v in wanted.items() if not record.get(k)}
             fitted, notes = crm_closure.fit_contact(self.crm, wanted)
-            changes = {k: v for k, v in fitted.items() if str(record.get(k) or "") != str(v)}
-            return self._fitted_task(replace(plan, contact=changes or None, notes=tuple(notes)))
+            return self._fitted_task(replace(plan, contact=fitted or None, notes=tuple(notes)))
         if not self.autosave:
             return self._without_contact(base, None)
         fitted, notes = crm_closure.fit_contact(self.crm, wanted)
@@ -216,7 +224,7 @@ class ClosureSaver:
         who = plan.lead_subject or Subject()
         leads = self.crm.find_leads(who.email, who.phone) if (who.email or who.phone) else []
         notes = plan.notes + ((why,) if why else ())
-        details = f"Visitor: {who.name or 'unknown'}; email {who.email or 'none'}; phone {who.phone or 'none'}."
+        details = f"Visitor: {_short(who.name) or 'unknown'}; email {_short(who.email) or 'none'}; phone {_short(who.phone) or 'none'}."
         if why:
             details += f" Not saved as a contact: {why.split(': ', 1)[-1]}."
         if plan.what_id and leads:

@@ -14,6 +14,7 @@ import plugin_cards as cards
 from crm import Crm, ContactMatch
 from crm_errors import CrmValidationError
 from plugin_args import Parsed, UsageError, usage
+from plugin_contacts import VisitorContacts
 from plugin_context import ChatContext, Subject, explicit_subject
 
 Reply = Union[str, dict]
@@ -55,8 +56,9 @@ def help_text(prefix: str) -> str:
 
 
 class Commands:
-    def __init__(self, crm: Crm):
+    def __init__(self, crm: Crm, contacts: VisitorContacts | None = None):
         self.crm = crm
+        self.contacts = contacts or VisitorContacts(crm, None)
 
     def link(self, record_id: str) -> str:
         return self.crm.record_url(record_id)
@@ -75,7 +77,7 @@ class Commands:
         raise UsageError(f"Outside a chat, name the person: {usage(inv.parsed.command, inv.prefix)}")
 
     def matches(self, subject: Subject) -> list[ContactMatch]:
-        return self.crm.find_contacts(subject.email, subject.phone)
+        return self.contacts.find(subject)
 
     def not_a_contact(self, subject: Subject, prefix: str, lead_check: bool = True) -> list[Reply]:
         text = (f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
@@ -153,6 +155,7 @@ class Commands:
         if account:
             fields["AccountId"] = self.crm.find_account(account)["Id"]
         record = self.crm.create_contact(fields)
+        self.contacts.remember(inv.ctx.subject(), record["Id"])
         return ["Contact created.", cards.contact_card(record, self.link)]
 
     def _contact_fields(self, inv: Invocation) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class Subject:
     email: str | None = None
     phone: str | None = None
     name: str = ""
+    visitor_id: str | None = None  # an Omnichannel visitor's id and widget token: the key of the contact link
+    token: str | None = None
 
     def describe(self) -> str:
         return " / ".join(p for p in (self.email, self.phone) if p) or self.name or "this visitor"
@@ -46,6 +48,8 @@ class ChatContext:
             email=self.visitor.emails[0] if self.visitor.emails else None,
             phone=self.visitor.phones[0] if self.visitor.phones else None,
             name=self.visitor.name or getattr(self.room, "visitor_name", "") or "",
+            visitor_id=self.visitor.id or None,
+            token=self.visitor.token or None,
         )
 
 

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS room_context (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS room_context_updated ON room_context (updated);
+CREATE TABLE IF NOT EXISTS visitor_contacts (
+    visitor_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS visitor_contacts_updated ON visitor_contacts (updated);
 """
 
 
@@ -89,7 +96,10 @@ class StateStore(Protocol):
     def mark_greeted(self, key: str, now: float) -> bool: ...
     def room_context(self, room_id: str) -> dict: ...
     def set_room_context(self, room_id: str, now: float, **values: str | None) -> None: ...
-    def expire(self, done_before: float, greeted_before: float, rooms_before: float) -> int: ...
+    def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
+    def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None: ...
+    def unlink_visitor(self, visitor_id: str) -> None: ...
+    def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int: ...
     def meta(self, name: str) -> str | None: ...
     def set_meta(self, name: str, value: str) -> None: ...
     def close(self) -> None: ...
@@ -229,12 +239,27 @@ class SqliteStateStore:
             db.execute(f"UPDATE room_context SET {sets + ', ' if sets else ''}updated = ? WHERE room_id = ?",
                        (*values.values(), now, room_id))
 
-    def expire(self, done_before: float, greeted_before: float, rooms_before: float) -> int:
+    def linked_contact(self, visitor_id: str, token: str) -> str | None:
+        """The contact this visitor (Rocket.Chat visitor id and widget token) was matched to or saved as."""
+        rows = self._read("SELECT contact_id FROM visitor_contacts WHERE visitor_id = ? AND token = ?", (visitor_id, token))
+        return rows[0][0] if rows else None
+
+    def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO visitor_contacts (visitor_id, token, contact_id, updated) VALUES (?, ?, ?, ?)",
+                       (visitor_id, token, contact_id, now))
+
+    def unlink_visitor(self, visitor_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM visitor_contacts WHERE visitor_id = ?", (visitor_id,))
+
+    def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int:
         """Indexed deletes of what is old enough to forget; failed and quarantined items are kept."""
         with self._tx() as db:
             n = db.execute("DELETE FROM outbox WHERE state = ? AND finished_at < ?", (DONE, done_before)).rowcount
             n += db.execute("DELETE FROM greeted WHERE at < ?", (greeted_before,)).rowcount
             n += db.execute("DELETE FROM room_context WHERE updated < ?", (rooms_before,)).rowcount
+            n += db.execute("DELETE FROM visitor_contacts WHERE updated < ?", (links_before,)).rowcount
             return n
 
     def meta(self, name: str) -> str | None:

@@ -74,14 +74,16 @@ class ChatWatch:
                 self.assigned(room)
             if room.updated_at and (newest is None or room.updated_at > newest):
                 newest = room.updated_at
-        self._set_watermark(WM_OPEN, newest)
+        if newest != open_since:
+            self._set_watermark(WM_OPEN, newest)
         closed_since = self._watermark(WM_CLOSED) or self._now()
         newest = closed_since
         for room in self._omni.closed_rooms(since=closed_since - MARGIN):
             self.closed(room)
             if room.closed_at and room.closed_at > newest:
                 newest = room.closed_at
-        self._set_watermark(WM_CLOSED, newest)
+        if newest != self._watermark(WM_CLOSED):
+            self._set_watermark(WM_CLOSED, newest)
 
     def assigned(self, room: Any) -> None:
         if self._store.mark_greeted(assignment_key(room), time.time()):

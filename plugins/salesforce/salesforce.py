@@ -26,6 +26,7 @@ from plugin_args import UsageError, parse
 from plugin_chats import closure_payload, greeting
 from plugin_closure import ClosureSaver, NotYet
 from plugin_commands import Commands, Invocation, Reply, help_text
+from plugin_contacts import KEEP_LINK_SECONDS, VisitorContacts
 from plugin_context import ChatContext, ChoiceNeeded, chat_for
 from plugin_migration import import_errbot_state
 from plugin_outbox import KEEP_DONE_SECONDS, Outbox
@@ -35,6 +36,7 @@ from plugin_watch import KEEP_ASSIGNED_SECONDS, ChatWatch
 
 log = logging.getLogger("errbot.plugins.salesforce")
 
+EXPIRE_EVERY_SECONDS = 300  # forgetting old state is an indexed delete; no need to run it every poll
 CHATLESS = ("case", "refresh")  # commands that are not about a chat's visitor
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
 
@@ -52,6 +54,7 @@ class Salesforce(BotPlugin):
         self._outbox: Outbox | None = None
         self._state: SqliteStateStore | None = None
         self._poll_pending = threading.Event()
+        self._expired_at = 0.0
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -178,10 +181,10 @@ class Salesforce(BotPlugin):
         if self._watch is not None:
             self._watch.reconcile()
         self._flush_outbox()
-        store = self._state
-        if store is not None:
-            now = time.time()
-            store.expire(now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS)
+        store, now = self._state, time.time()
+        if store is not None and now - self._expired_at >= EXPIRE_EVERY_SECONDS:
+            self._expired_at = now
+            store.expire(now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS)
 
     def _on_assigned(self, room: Any) -> None:
         omni = self._omni()
@@ -191,7 +194,7 @@ class Salesforce(BotPlugin):
         agent = self.build_identifier(f"@{room.agent_username}")
         try:
             visitor = omni.visitor(room.visitor_id) if room.visitor_id else None
-            replies = greeting(self.crm(), ChatContext(room, visitor), "!salesforce")
+            replies = greeting(VisitorContacts(self.crm(), self._state), ChatContext(room, visitor), "!salesforce")
         except CrmError as exc:
             log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
             replies = [f"You now serve {room.visitor_name or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"]
@@ -216,7 +219,7 @@ class Salesforce(BotPlugin):
 
     def _save_closure(self, outbox: Outbox, item: OutboxItem) -> None:
         try:
-            saver = ClosureSaver(self.crm(), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
+            saver = ClosureSaver(VisitorContacts(self.crm(), self._state), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
                                  bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._case_of_room,
                                  outbox.save_progress, float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5)
             result = saver.run(item)
@@ -241,7 +244,7 @@ class Salesforce(BotPlugin):
 
     def _report_partial(self, item: OutboxItem, notes: list[str]) -> None:
         agent = item.payload.get("agent_username")
-        text = (f"The closed chat with {item.payload.get('visitor_name') or 'a visitor'} is saved in Salesforce, but "
+        text = (f"The closed chat with {_visitor_label(item.payload)} is saved in Salesforce, but "
                 + "; ".join(notes) + ".")
         if agent:
             self._deliver(self.build_identifier(f"@{agent}"), [text])
@@ -250,7 +253,7 @@ class Salesforce(BotPlugin):
 
     def _report_failure(self, item: OutboxItem, message: str) -> None:
         payload = item.payload
-        text = (f"The closed chat with {payload.get('visitor_name') or 'a visitor'} ({item.room_id}) "
+        text = (f"The closed chat with {_visitor_label(payload)} ({item.room_id}) "
                 f"could not be saved to Salesforce: {message}")
         if payload.get("agent_username"):
             self._deliver(self.build_identifier(f"@{payload['agent_username']}"), [text])
@@ -298,7 +301,7 @@ class Salesforce(BotPlugin):
                 except ChoiceNeeded as choice:
                     return [_choose_chat(choice.rooms, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case)
-            return Commands(self.crm()).run(invocation)
+            return Commands(self.crm(), VisitorContacts(self.crm(), self._state)).run(invocation)
         except UsageError as exc:
             return [str(exc)]
         except CrmError as exc:
@@ -320,6 +323,11 @@ class Salesforce(BotPlugin):
                 self.send_card(to=to, **reply)
             elif reply:
                 self.send(to, reply)
+
+
+def _visitor_label(payload: dict) -> str:
+    name = str(payload.get("visitor_name") or "a visitor")
+    return name if len(name) <= 80 else name[:79] + "…"
 
 
 def _choose_chat(rooms: list[Any], prefix: str, command: str) -> str:
