@@ -29,7 +29,8 @@ def ok(body: dict | None = None, status: int = 200) -> web.Response:
 
 
 def bad_request(error: str, error_type: str | None = None, details: dict | None = None) -> ApiError:
-    body: dict[str, Any] = {"success": False, "error": f"{error} [{error_type}]" if error_type else error}
+    suffixed = not error_type or error.endswith(f"[{error_type}]")  # Rocket.Chat names the type once
+    body: dict[str, Any] = {"success": False, "error": error if suffixed else f"{error} [{error_type}]"}
     if error_type:
         body["errorType"] = error_type
     if details:

@@ -71,6 +71,9 @@ def test_errors_have_rocket_chat_bodies(rc_sim):
     with pytest.raises(Exception) as denied:
         carol.rest.call("GET", "livechat/rooms")
     assert denied.value.status == 403 and "error-unauthorized" in denied.value.body["error"]
+    unknown = http.post(rc_sim.url + "/api/v1/livechat/message", json={"token": "no-such-visitor", "rid": "x", "msg": "hi"})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"].count("[") == 1  # Rocket.Chat names the error type once: "… [invalid-token]"
 
 
 def test_client_chosen_ids_are_not_inserted_twice(rc_sim):
