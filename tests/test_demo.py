@@ -95,7 +95,8 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     assert proc.returncode == 0, f"{out}\n--- stderr ---\n{proc.stderr}\n--- bot log ---\n{_tail(run_dir / 'bot.log')}"
     private = "salesforce-bot (PRIVATE, only alice sees this):"
     # The greeting on assignment: privately, in alice's DM with the bot.
-    assert f"{private} *Jane Doe is already a Salesforce Contact" in out
+    assert re.search(re.escape(private) + r"\n  \| Contact: Jane Doe .*\n  \| \*Jane Doe is already a Salesforce Contact\.\*\n"
+                     r"  \| Matched on email\.\n  \| Next: `!salesforce cases`", out)  # one message: the card with the next steps
     assert re.search(r"\| Contact: Jane Doe .*\n(  \|.*\n)*  \|   Account: Acme Corporation", out)
     # `!salesforce contact` and `/salesforce cases` answer with the demo contact's data, privately.
     after_contact = out.split("demo> !salesforce contact", 1)[1].split("demo> /salesforce cases", 1)[0]

@@ -141,7 +141,7 @@ def test_a_transfer_greets_the_new_agent(stack, alice):
         bob_mark = bob.mark()
         alice.forward(rid, bob.user_id)
         greeting = bob.wait_for_reply(bob.dm(BOT), BOT, bob_mark, contains="is already a Salesforce Contact")
-        assert "Priya Patel" in greeting["msg"]
+        assert "Priya Patel" in text_of(greeting)
         assert "Contact: Priya Patel" in text_of(stack.ask(bob, rid, "!salesforce contact", contains="Contact: Priya Patel"))
         bob.close_chat(rid)
     finally:

@@ -55,7 +55,7 @@ def item(room="RCLOSE1", name="Guest"):
 
 def saver(crm, visitor, case=None, saved=None, autosave=True, transcript=True, grace=0.0, clock=time.time, links=None):
     progress_log = saved if saved is not None else []
-    return ClosureSaver(VisitorContacts(crm, links), FakeOmni(visitor), autosave, transcript, lambda room: case,
+    return ClosureSaver(VisitorContacts(crm, links), FakeOmni(visitor), autosave, transcript, lambda room: {"case_id": case},
                         lambda it: progress_log.append(dict(it.progress)), grace, clock)
 
 

@@ -138,3 +138,26 @@ def test_sigkill_mid_write_leaves_every_committed_item_readable(tmp_path):
         assert all(i.payload["blob"] == "x" * 5000 for i in items)
     finally:
         store.close()
+
+
+def test_describes_outlive_the_process_until_they_are_stale(tmp_path):
+    from crm_metadata import MetadataCache
+
+    class Client:
+        calls = 0
+
+        def call(self, what, fn):
+            Client.calls += 1
+            return {"name": "Task", "fields": [{"name": "Subject", "length": 255}]}
+
+    now = [1000.0]
+    first = SqliteStateStore(tmp_path / "s.sqlite3")
+    assert MetadataCache(Client(), 30, clock=lambda: now[0], keep=first).length("Task", "Subject", 0) == 255
+    first.close()
+    again = SqliteStateStore(tmp_path / "s.sqlite3")  # a restarted bot
+    MetadataCache(Client(), 30, clock=lambda: now[0] + 60, keep=again).describe("Task")
+    assert Client.calls == 1
+    MetadataCache(Client(), 30, clock=lambda: now[0] + 31 * 60, keep=again).describe("Task")
+    assert Client.calls == 2  # stale after METADATA_REFRESH_MINUTES: fetched and kept anew
+    assert again.load_describe("Task")[0] == now[0] + 31 * 60
+    again.close()

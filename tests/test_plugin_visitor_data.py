@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor
+from simulators.rc_people import Agent, Visitor, text_of
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_a_returning_phone_only_visitor_within_the_search_index_lag_gets_no_dupl
         mark = alice.mark()
         alice.take(rid2)
         greeting = alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="Salesforce Contact")
-        assert "is already a Salesforce Contact" in greeting["msg"]
+        assert "is already a Salesforce Contact" in text_of(greeting)
         again.say("second visit")
         alice.close_chat(rid2)
         [task2] = wait_until(lambda: tasks_of(stack, rid2), 30, "the second transcript")

@@ -215,3 +215,22 @@ def test_greeted_markers_live_in_the_store_and_expire_by_age(watch):
     watch.store.expire(0, time.time() + 1, 0)
     watch.w.handle_event(event("assigned", "R1", "alice"))
     assert len(watch.assigned) == 2  # forgotten after expiry, so greeted again
+
+
+def test_idle_polls_after_a_burst_stop_listing_it_again(watch):
+    watch.w.start()
+    closed_at = T0 + dt.timedelta(minutes=3)
+    for i in range(3):  # a burst closed within the margin
+        watch.omni.put(lroom(f"B{i}", "alice", served=T0, open=False, closed=closed_at - dt.timedelta(seconds=i)))
+    watch.now.t = closed_at + dt.timedelta(seconds=1)
+    watch.w.reconcile()
+    assert watch.omni.closed_calls[-1] == T0 - plugin_watch.MARGIN  # first poll of the process: with the margin
+    watch.now.t = closed_at + dt.timedelta(seconds=2)
+    watch.w.reconcile()  # the previous poll was inside the margin: a late room could still land
+    assert watch.omni.closed_calls[-1] == closed_at - plugin_watch.MARGIN
+    watch.now.t = closed_at + plugin_watch.MARGIN + dt.timedelta(seconds=3)
+    watch.w.reconcile()
+    watch.now.t += dt.timedelta(seconds=2)
+    watch.w.reconcile()  # the poll before it was past the window: from the watermark itself
+    assert watch.omni.closed_calls[-1] == closed_at
+    assert len({k for _rid, k in watch.closed}) == 3

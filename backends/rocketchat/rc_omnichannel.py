@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-PAGE_SIZE = 50
+PAGE_SIZE = 100  # Rocket.Chat's default API_Upper_Count_Limit
 ROLE_CACHE_SECONDS = 60.0
 
 
@@ -119,15 +119,16 @@ class Omnichannel:
         self._roles_lock = threading.Lock()
 
     # -- rooms -------------------------------------------------------------------
-    def open_rooms(self, updated_since: dt.datetime | None = None) -> list[LivechatRoom]:
-        """Open (served) rooms, newest update first; stops paging at `updated_since`."""
+    def open_rooms(self, updated_since: dt.datetime | None = None, agent_id: str | None = None) -> list[LivechatRoom]:
+        """Open (served) rooms, newest update first; stops paging at `updated_since`. With AGENT_ID only
+        the rooms that agent serves (`agents[]`), so a command costs the same with 10 or 10,000 chats open."""
         rooms: list[LivechatRoom] = []
         offset = 0
         while True:
-            page = self._rest.get(
-                "livechat/rooms",
-                {"open": "true", "sort": json.dumps({"_updatedAt": -1}), "count": PAGE_SIZE, "offset": offset},
-            )
+            params = {"open": "true", "sort": json.dumps({"_updatedAt": -1}), "count": PAGE_SIZE, "offset": offset}
+            if agent_id:
+                params["agents[]"] = agent_id
+            page = self._rest.get("livechat/rooms", params)
             batch = [room_from_payload(r) for r in page.get("rooms", [])]
             for room in batch:
                 if updated_since and room.updated_at and room.updated_at < updated_since:

@@ -12,7 +12,7 @@ from typing import Any
 import phones
 from crm_client import SalesforceClient
 from crm_errors import CrmNotFound, CrmValidationError
-from crm_metadata import MetadataCache
+from crm_metadata import DescribeStore, MetadataCache
 from crm_settings import SalesforceSettings
 from soql import like_escape, quote, sosl_escape
 
@@ -50,10 +50,10 @@ def _select(fields: tuple[str, ...]) -> str:
 
 
 class Crm:
-    def __init__(self, settings: SalesforceSettings, client: SalesforceClient | None = None):
+    def __init__(self, settings: SalesforceSettings, client: SalesforceClient | None = None, describes: DescribeStore | None = None):
         self.settings = settings
         self.client = client or SalesforceClient(settings)
-        self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes)
+        self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes, keep=describes)
 
     def __repr__(self) -> str:
         return f"Crm(username={self.settings.username!r})"
@@ -68,6 +68,28 @@ class Crm:
         if phone and phones.usable(phone):
             return [ContactMatch(r, "phone") for r in self._by_phone("Contact", CONTACT_FIELDS, phone)]
         return []
+
+    def lookup(self, email: str | None, phone: str | None) -> tuple[list[ContactMatch], list[dict]]:
+        """Contacts, else open Leads, of a visitor in at most two calls: the contact by email (SOQL: the
+        search index lags), then, only when that found nothing, one SOSL search by phone returning
+        Contact and Lead together (or, without a phone, the Lead by email)."""
+        email = (email or "").strip()
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            records = self.client.query(f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20", "find contact by email")
+            if records:
+                return [ContactMatch(r, "email") for r in records], []
+        if phone and phones.usable(phone):
+            term = sosl_escape(phones.search_term(phone))
+            hits = self.client.search(f"FIND {{{term}}} IN PHONE FIELDS RETURNING Contact({_select(CONTACT_FIELDS)}), "
+                                      f"Lead({_select(LEAD_FIELDS)}) LIMIT 50", "find contact or lead by phone")
+            same = [h for h in hits if phones.same_number(h.get("Phone"), phone) or phones.same_number(h.get("MobilePhone"), phone)]
+            newest = sorted(same, key=lambda r: r.get("CreatedDate") or "", reverse=True)
+            contacts = [ContactMatch(r, "phone") for r in newest if (r.get("attributes") or {}).get("type") == "Contact"]
+            leads = [r for r in newest if (r.get("attributes") or {}).get("type") == "Lead" and r.get("Status") != "Closed - Converted"]
+            return contacts, ([] if contacts else leads)
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            return [], self.find_leads(email, None)
+        return [], []
 
     def find_leads(self, email: str | None = None, phone: str | None = None) -> list[dict]:
         email = (email or "").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -16,9 +16,17 @@ class PicklistValue:
     default: bool
 
 
+class DescribeStore(Protocol):
+    """Where describes outlive the process (the plugin's state store), so a restart costs none."""
+
+    def load_describe(self, sobject: str) -> tuple[float, dict] | None: ...
+    def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None: ...
+
+
 class MetadataCache:
-    def __init__(self, client, refresh_minutes: int, clock: Callable[[], float] = time.time):
+    def __init__(self, client, refresh_minutes: int, clock: Callable[[], float] = time.time, keep: DescribeStore | None = None):
         self._client = client
+        self._keep = keep
         self._ttl = refresh_minutes * 60
         self._clock = clock
         self._cache: dict[str, tuple[float, dict]] = {}
@@ -29,6 +37,13 @@ class MetadataCache:
 
     def _fresh(self, sobject: str) -> dict | None:
         cached = self._cache.get(sobject)
+        if cached is None and self._keep is not None:
+            try:
+                cached = self._keep.load_describe(sobject)
+            except Exception:  # noqa: BLE001 - a kept describe is a cache: unreadable means fetch again
+                cached = None
+            if cached is not None:
+                self._cache[sobject] = cached
         if cached and self._clock() - cached[0] < self._ttl:
             return cached[1]
         return None
@@ -52,6 +67,8 @@ class MetadataCache:
                 self.describes += 1
                 if generation == self._generation:
                     self._cache[sobject] = (self._clock(), result)
+                    if self._keep is not None:
+                        self._keep.save_describe(sobject, self._cache[sobject][0], result)
             return result
 
     def refresh(self, sobjects: tuple[str, ...] = ("Contact", "Case", "Task")) -> dict[str, float]:

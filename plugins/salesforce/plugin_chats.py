@@ -15,26 +15,27 @@ log = logging.getLogger(__name__)
 
 
 def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[Reply]:
-    """The anchor's private greeting: the contact(s) found, or the command that creates one."""
+    """The anchor's private greeting, as ONE message: the contact's card carrying the next steps, or
+    "not a contact yet" with the command that creates it. What was found is kept for the chat."""
     crm = contacts.crm
     subject = ctx.subject() or Subject(name=getattr(ctx.room, "visitor_name", "") or "")
     name = subject.name or "This visitor"
-    found = contacts.find(subject) if (subject.email or subject.phone or subject.visitor_id) else []
-    if len(found) == 1:
-        contacts.remember(subject, found[0].record["Id"])
+    found, leads = contacts.lookup(subject) if (subject.email or subject.phone or subject.visitor_id) else ([], [])
+    if ctx.room_id:
+        contacts.remember_room(ctx.room_id, subject, found, leads)
     if not found:
-        text = (f"**This is not a Salesforce Contact** ({name}, {subject.describe()}). Do you want to create it?\n"
-                f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`")
-        replies: list[Reply] = [text]
-        if subject.email or subject.phone:
-            replies += [cards.lead_line(lead, crm.record_url) for lead in crm.find_leads(subject.email, subject.phone)[:3]]
-        return replies
-    first = found[0].record
-    head = (f"**{cards.contact_name(first)} is already a Salesforce Contact.**" if len(found) == 1 else
-            f"**{len(found)} Salesforce Contacts match {name}** ({subject.describe()}): check which one is right.")
-    replies = [head] + [cards.contact_card(m.record, crm.record_url, m.matched_on) for m in found[:5]]
-    replies.append(f"Next: `{prefix} cases` · `{prefix} create-case --subject \"…\"` · `{prefix} activities` · `{prefix} help`")
-    return replies
+        lines = [f"**This is not a Salesforce Contact** ({name}, {subject.describe()}). Do you want to create it?",
+                 f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`"]
+        lines += [cards.lead_line(lead, crm.record_url) for lead in leads[:3]]
+        return ["\n".join(lines)]
+    first = found[0]
+    head = (f"{cards.contact_name(first.record)} is already a Salesforce Contact." if len(found) == 1 else
+            f"{len(found)} Salesforce Contacts match {name} ({subject.describe()}); the newest is shown, "
+            f"`{prefix} contact` lists all.")
+    card = cards.contact_card(first.record, crm.record_url, first.matched_on)
+    steps = f"Next: `{prefix} cases` · `{prefix} create-case --subject \"…\"` · `{prefix} activities` · `{prefix} help`"
+    card["body"] = "\n".join(p for p in (f"**{head}**", card.get("body"), steps) if p)
+    return [card]
 
 
 def closure_payload(room: Any) -> dict:

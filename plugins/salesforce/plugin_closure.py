@@ -26,7 +26,7 @@ import plugin_cards as cards
 from crm import Crm, task_values
 from crm_errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError
 from plugin_contacts import VisitorContacts
-from plugin_context import ChatContext, Subject
+from plugin_context import ChatContext, RememberedVisitor, Subject
 from plugin_store import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -97,14 +97,14 @@ def _known_refusal(exc: CrmError) -> bool:
 
 class ClosureSaver:
     def __init__(self, contacts: VisitorContacts, omnichannel: Any, autosave: bool, log_transcript: bool,
-                 case_of_room: Callable[[str], str | None], save_progress: Callable[[OutboxItem], None],
+                 context_of_room: Callable[[str], dict], save_progress: Callable[[OutboxItem], None],
                  grace_seconds: float, clock: Callable[[], float] = time.time):
         self.contacts = contacts
         self.crm = contacts.crm
         self.omni = omnichannel
         self.autosave = autosave
         self.log_transcript = log_transcript
-        self.case_of_room = case_of_room
+        self.context_of_room = context_of_room
         self.save_progress = save_progress
         self.grace = grace_seconds
         self.clock = clock
@@ -180,11 +180,17 @@ class ClosureSaver:
         return payload
 
     def _plan(self, payload: dict) -> Plan:
-        visitor = self.omni.visitor(payload["visitor_id"]) if payload.get("visitor_id") else None
+        room_id = payload["room_id"]
+        known = self.context_of_room(room_id) or {}
+        remembered = known.get("visitor")
+        if isinstance(remembered, dict):  # what the greeting read: no second visitors.info
+            visitor: Any = RememberedVisitor.of(Subject(**{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
+                                                        name=remembered.get("name") or ""))
+        else:
+            visitor = self.omni.visitor(payload["visitor_id"]) if payload.get("visitor_id") else None
         who = ChatContext(None, visitor).subject() or Subject(name=payload.get("visitor_name") or "")
         name = who.name or payload.get("visitor_name") or ""
-        room_id = payload["room_id"]
-        case_id = self.case_of_room(room_id)
+        case_id = known.get("case_id")
         subject = body = None
         if self.log_transcript:
             subject = subject_line(name or who.describe(), payload.get("closed_at"), room_id)
@@ -194,7 +200,7 @@ class ClosureSaver:
         base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who)
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
-        found = self.contacts.find(who)
+        found = self.contacts.find(who, known)
         first, last = cards.split_name(name)
         wanted = {"FirstName": first, "LastName": last, "Email": who.email, "Phone": who.phone}
         if found:

@@ -76,8 +76,10 @@ class Commands:
                              f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " "))
         raise UsageError(f"Outside a chat, name the person: {usage(inv.parsed.command, inv.prefix)}")
 
-    def matches(self, subject: Subject) -> list[ContactMatch]:
-        return self.contacts.find(subject)
+    def matches(self, subject: Subject, inv: Invocation | None = None) -> list[ContactMatch]:
+        """The subject's contacts; the chat's own visitor reuses what the greeting found."""
+        known = inv.ctx.known if inv is not None and subject.visitor_id else None
+        return self.contacts.find(subject, known)
 
     def not_a_contact(self, subject: Subject, prefix: str, lead_check: bool = True) -> list[Reply]:
         text = (f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
@@ -91,7 +93,7 @@ class Commands:
     def one_contact(self, inv: Invocation) -> tuple[Subject, ContactMatch | None, list[Reply]]:
         """The subject's contact; several matches use the newest and say so; none: replies explain."""
         subject = self.subject(inv)
-        found = self.matches(subject)
+        found = self.matches(subject, inv)
         if not found:
             return subject, None, self.not_a_contact(subject, inv.prefix, lead_check=False)
         notes: list[Reply] = []
@@ -110,7 +112,7 @@ class Commands:
 
     def cmd_contact(self, inv: Invocation) -> list[Reply]:
         subject = self.subject(inv)
-        found = self.matches(subject)
+        found = self.matches(subject, inv)
         if not found:
             return self.not_a_contact(subject, inv.prefix)
         head = (f"{len(found)} Salesforce contacts match {subject.describe()}:" if len(found) > 1 else None)
@@ -155,7 +157,7 @@ class Commands:
         if account:
             fields["AccountId"] = self.crm.find_account(account)["Id"]
         record = self.crm.create_contact(fields)
-        self.contacts.remember(inv.ctx.subject(), record["Id"])
+        self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
         return ["Contact created.", cards.contact_card(record, self.link)]
 
     def _contact_fields(self, inv: Invocation) -> dict[str, Any]:

@@ -25,11 +25,42 @@ class VisitorContacts:
         self.crm = crm
         self.links = links
 
-    def find(self, subject: Subject) -> list[ContactMatch]:
-        linked = self._linked(subject)
+    def find(self, subject: Subject, known: dict | None = None) -> list[ContactMatch]:
+        return self.lookup(subject, known)[0]
+
+    def lookup(self, subject: Subject, known: dict | None = None) -> tuple[list[ContactMatch], list[dict]]:
+        """(contacts, leads) of the visitor. KNOWN is the chat's room context: the contact the greeting
+        found is reused without asking Salesforce again, and so is "none found" (with its leads)."""
+        known = known or {}
+        linked_id = self.links.linked_contact(subject.visitor_id, subject.token) if (
+            self.links is not None and subject.visitor_id and subject.token) else None
+        remembered = known.get("contact")
+        if isinstance(remembered, dict) and remembered.get("Id") and linked_id in (None, remembered["Id"]):
+            return [ContactMatch(remembered, _matched_on(remembered, subject))], []
+        linked = self._linked(subject) if linked_id else None
         if linked is not None:
-            return [linked]
-        return self.crm.find_contacts(subject.email, subject.phone)
+            return [linked], []
+        if known.get("looked_up") and not remembered:
+            return [], list(known.get("leads") or [])
+        return self.crm.lookup(subject.email, subject.phone)
+
+    def remember_room(self, room_id: str, subject: Subject, found: list[ContactMatch], leads: list[dict]) -> None:
+        """Keep what the greeting learnt for the commands and the closure of this chat."""
+        if self.links is None:
+            return
+        contact = found[0].record if found else None
+        self.links.set_room_context(room_id, time.time(), contact_id=contact["Id"] if contact else None, data={
+            "visitor": {"visitor_id": subject.visitor_id, "token": subject.token, "name": subject.name,
+                        "email": subject.email, "phone": subject.phone},
+            "contact": contact, "looked_up": True, "leads": leads[:3]})
+        if len(found) == 1:
+            self.remember(subject, contact["Id"])
+
+    def remember_contact(self, room_id: str | None, subject: Subject | None, record: dict) -> None:
+        """A contact made or chosen in a chat: linked to its visitor and kept for the chat's closure."""
+        self.remember(subject, record.get("Id"))
+        if self.links is not None and room_id:
+            self.links.set_room_context(room_id, time.time(), contact_id=record.get("Id"), data={"contact": record, "looked_up": True})
 
     def remember(self, subject: Subject | None, contact_id: str | None) -> None:
         if self.links is not None and subject is not None and subject.visitor_id and subject.token and contact_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import phones
 from plugin_args import UsageError
@@ -33,9 +33,26 @@ class Subject:
 
 
 @dataclass(frozen=True)
+class RememberedVisitor:
+    """A visitor as the room context kept it (the shape of the Omnichannel interface's Visitor)."""
+
+    id: str | None
+    token: str | None
+    name: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, subject: Subject) -> "RememberedVisitor":
+        return cls(subject.visitor_id, subject.token, subject.name,
+                   (subject.email,) if subject.email else (), (subject.phone,) if subject.phone else ())
+
+
+@dataclass(frozen=True)
 class ChatContext:
     room: Any = None  # rc_omnichannel.LivechatRoom
-    visitor: Any = None  # rc_omnichannel.Visitor
+    visitor: Any = None  # rc_omnichannel.Visitor, or a RememberedVisitor
+    known: dict | None = None  # the room context the state store keeps (contact found at the greeting, …)
 
     @property
     def room_id(self) -> str | None:
@@ -83,26 +100,31 @@ def _matches(room: Any, visitor: Any, wanted: str) -> bool:
     return wanted in names
 
 
-def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None, room: Any = None) -> ChatContext:
+def chat_for(omnichannel: Any, extras: dict, username: str, chosen: str | None, room: Any = None,
+             agent_id: str | None = None, context_of: Callable[[Any], ChatContext] | None = None) -> ChatContext:
     """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
-    `room`: the Omnichannel room the command came from, when the caller has read it already."""
+    `room`: the Omnichannel room the command came from, when the caller has read it already;
+    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room)`:
+    the chat's context, from what the state store remembers before asking Rocket.Chat."""
     if omnichannel is None:
         return ChatContext()
+    context_of = context_of or (lambda r: ChatContext(r, _visitor(omnichannel, r)))
     if extras.get("omnichannel") and extras.get("room_id"):
         room = room if room is not None and room.id == extras["room_id"] else omnichannel.room(extras["room_id"])
-        return ChatContext(room, _visitor(omnichannel, room))
+        return context_of(room) if room is not None else ChatContext()
     if not extras.get("room_type") == "d" and not chosen:
         return ChatContext()
-    open_rooms = omnichannel.open_rooms()
+    manager = bool(chosen) and _is_manager(omnichannel, username)
+    open_rooms = omnichannel.open_rooms() if manager or not agent_id else omnichannel.open_rooms(agent_id=agent_id)
     served = [r for r in open_rooms if r.agent_username == username]
     if chosen:
-        for room in open_rooms if _is_manager(omnichannel, username) else served:
-            visitor = _visitor(omnichannel, room)
-            if _matches(room, visitor, chosen):
-                return ChatContext(room, visitor)
+        for room in open_rooms if manager else served:
+            ctx = context_of(room)
+            if _matches(room, ctx.visitor, chosen):
+                return ctx
         raise UsageError(f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id.")
     if len(served) == 1:
-        return ChatContext(served[0], _visitor(omnichannel, served[0]))
+        return context_of(served[0])
     if len(served) > 1:
         raise ChoiceNeeded(served)
     return ChatContext()

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS room_context (
     room_id TEXT PRIMARY KEY,
     contact_id TEXT,
     case_id TEXT,
+    data TEXT NOT NULL DEFAULT '{}',
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS room_context_updated ON room_context (updated);
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS visitor_contacts (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS visitor_contacts_updated ON visitor_contacts (updated);
+CREATE TABLE IF NOT EXISTS describes (sobject TEXT PRIMARY KEY, fetched_at REAL NOT NULL, body TEXT NOT NULL);
 """
 
 
@@ -95,11 +97,13 @@ class StateStore(Protocol):
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None: ...
     def mark_greeted(self, key: str, now: float) -> bool: ...
     def room_context(self, room_id: str) -> dict: ...
-    def set_room_context(self, room_id: str, now: float, **values: str | None) -> None: ...
+    def set_room_context(self, room_id: str, now: float, **values: Any) -> None: ...
     def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
     def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None: ...
     def unlink_visitor(self, visitor_id: str) -> None: ...
     def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int: ...
+    def load_describe(self, sobject: str) -> tuple[float, dict] | None: ...
+    def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None: ...
     def meta(self, name: str) -> str | None: ...
     def set_meta(self, name: str, value: str) -> None: ...
     def close(self) -> None: ...
@@ -226,15 +230,31 @@ class SqliteStateStore:
             return db.execute("INSERT OR IGNORE INTO greeted (key, at) VALUES (?, ?)", (key, now)).rowcount == 1
 
     def room_context(self, room_id: str) -> dict:
-        rows = self._read("SELECT contact_id, case_id FROM room_context WHERE room_id = ?", (room_id,))
-        return {"contact_id": rows[0][0], "case_id": rows[0][1]} if rows else {}
+        """The chat's remembered context: `contact_id`, `case_id` and what `data` held (visitor, contact)."""
+        rows = self._read("SELECT contact_id, case_id, data FROM room_context WHERE room_id = ?", (room_id,))
+        if not rows:
+            return {}
+        try:
+            data = json.loads(rows[0][2] or "{}")
+        except ValueError:
+            data = {}  # a context is a cache of what can be read again: unreadable means empty
+        return {**(data if isinstance(data, dict) else {}), "contact_id": rows[0][0], "case_id": rows[0][1]}
 
-    def set_room_context(self, room_id: str, now: float, **values: str | None) -> None:
-        unknown = set(values) - {"contact_id", "case_id"}
+    def set_room_context(self, room_id: str, now: float, **values: Any) -> None:
+        """Set `contact_id`, `case_id`, and `data` (a dict merged key by key into what is there)."""
+        unknown = set(values) - {"contact_id", "case_id", "data"}
         if unknown:
             raise ValueError(f"unknown room context fields: {sorted(unknown)}")
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO room_context (room_id, updated) VALUES (?, ?)", (room_id, now))
+            if "data" in values:
+                row = db.execute("SELECT data FROM room_context WHERE room_id = ?", (room_id,)).fetchone()
+                try:
+                    merged = json.loads(row[0] or "{}")
+                except ValueError:
+                    merged = {}
+                merged.update(values["data"])
+                values = {**values, "data": json.dumps(merged)}
             sets = ", ".join(f"{name} = ?" for name in values)
             db.execute(f"UPDATE room_context SET {sets + ', ' if sets else ''}updated = ? WHERE room_id = ?",
                        (*values.values(), now, room_id))
@@ -261,6 +281,15 @@ class SqliteStateStore:
             n += db.execute("DELETE FROM room_context WHERE updated < ?", (rooms_before,)).rowcount
             n += db.execute("DELETE FROM visitor_contacts WHERE updated < ?", (links_before,)).rowcount
             return n
+
+    def load_describe(self, sobject: str) -> tuple[float, dict] | None:
+        """A Salesforce describe kept with its fetch time (the metadata cache decides whether it is fresh)."""
+        rows = self._read("SELECT fetched_at, body FROM describes WHERE sobject = ?", (sobject,))
+        return (float(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO describes (sobject, fetched_at, body) VALUES (?, ?, ?)", (sobject, fetched_at, json.dumps(body)))
 
     def meta(self, name: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE name = ?", (name,))

@@ -49,6 +49,7 @@ class ChatWatch:
         self._on_assigned = on_assigned
         self._on_closed = on_closed
         self._now = now
+        self._polled_at: dt.datetime | None = None
 
     def start(self) -> None:
         """First run ever: watch from now on (no greeting storm for chats already under way)."""
@@ -66,8 +67,10 @@ class ChatWatch:
 
     def reconcile(self) -> None:
         """Catch up with what the stream missed: newly served rooms, then closures."""
+        polled_at, previous = self._now(), self._polled_at
+        self._polled_at = polled_at
         open_since = self._watermark(WM_OPEN)
-        rooms = self._omni.open_rooms(updated_since=open_since - MARGIN if open_since else None)
+        rooms = self._omni.open_rooms(updated_since=self._from(open_since, previous) if open_since else None)
         newest = open_since
         for room in reversed(rooms):  # oldest update first
             if room.agent_username:
@@ -78,12 +81,22 @@ class ChatWatch:
             self._set_watermark(WM_OPEN, newest)
         closed_since = self._watermark(WM_CLOSED) or self._now()
         newest = closed_since
-        for room in self._omni.closed_rooms(since=closed_since - MARGIN):
+        for room in self._omni.closed_rooms(since=self._from(closed_since, previous)):
             self.closed(room)
             if room.closed_at and room.closed_at > newest:
                 newest = room.closed_at
         if newest != self._watermark(WM_CLOSED):
             self._set_watermark(WM_CLOSED, newest)
+
+    @staticmethod
+    def _from(watermark: dt.datetime, previous_poll: dt.datetime | None) -> dt.datetime:
+        """Where a poll starts: a margin before the watermark while a late-committed room could still
+        land behind it (first poll of the process, or the watermark is younger than the margin at
+        the previous poll); once a poll has passed that window, the watermark itself, so idle
+        polls after a burst do not list the burst again (ties at the watermark are de-duplicated by key)."""
+        if previous_poll is None or previous_poll < watermark + MARGIN:
+            return watermark - MARGIN
+        return watermark
 
     def assigned(self, room: Any) -> None:
         if self._store.mark_greeted(assignment_key(room), time.time()):

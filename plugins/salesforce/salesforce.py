@@ -27,7 +27,7 @@ from plugin_chats import closure_payload, greeting
 from plugin_closure import ClosureSaver, NotYet
 from plugin_commands import Commands, Invocation, Reply, help_text
 from plugin_contacts import KEEP_LINK_SECONDS, VisitorContacts
-from plugin_context import ChatContext, ChoiceNeeded, chat_for
+from plugin_context import ChatContext, ChoiceNeeded, RememberedVisitor, Subject, chat_for
 from plugin_migration import import_errbot_state
 from plugin_outbox import KEEP_DONE_SECONDS, Outbox
 from plugin_status import status_text
@@ -101,7 +101,7 @@ class Salesforce(BotPlugin):
         settings = SalesforceSettings.from_config(self.config)
         with self._lock:
             if self._crm is None or self._crm_settings != settings:
-                self._crm, self._crm_settings = Crm(settings), settings
+                self._crm, self._crm_settings = Crm(settings, describes=self._state), settings
             return self._crm
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -128,6 +128,8 @@ class Salesforce(BotPlugin):
             worker.shutdown(wait=True, cancel_futures=True)  # storage closes next: let the running job finish
         self._watch = None
         store, self._state, self._outbox = self._state, None, None
+        with self._lock:
+            self._crm = None  # its describes were kept in the store that closes now
         if store is not None:
             store.close()
         super().deactivate()
@@ -220,7 +222,7 @@ class Salesforce(BotPlugin):
     def _save_closure(self, outbox: Outbox, item: OutboxItem) -> None:
         try:
             saver = ClosureSaver(VisitorContacts(self.crm(), self._state), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
-                                 bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._case_of_room,
+                                 bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._room_context,
                                  outbox.save_progress, float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5)
             result = saver.run(item)
         except NotYet as wait:
@@ -263,8 +265,8 @@ class Salesforce(BotPlugin):
         if self._state is not None:
             self._state.set_room_context(room_id, time.time(), case_id=case_id)
 
-    def _case_of_room(self, room_id: str) -> str | None:
-        return self._state.room_context(room_id).get("case_id") if self._state is not None else None
+    def _room_context(self, room_id: str) -> dict:
+        return self._state.room_context(room_id) if self._state is not None else {}
 
     # -- the command ----------------------------------------------------------------------------
     @botcmd
@@ -297,7 +299,8 @@ class Salesforce(BotPlugin):
             ctx = ChatContext()
             if parsed.command not in CHATLESS:
                 try:
-                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"), room)
+                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"), room,
+                                   agent_id=getattr(msg.frm, "userid", None), context_of=self._context_of)
                 except ChoiceNeeded as choice:
                     return [_choose_chat(choice.rooms, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case)
@@ -307,6 +310,17 @@ class Salesforce(BotPlugin):
         except CrmError as exc:
             log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
             return [exc.message]
+
+    def _context_of(self, room: Any) -> ChatContext:
+        """The chat's context: the visitor and contact the greeting remembered, else read from Rocket.Chat."""
+        known = self._state.room_context(room.id) if self._state is not None else {}
+        remembered = known.get("visitor")
+        if isinstance(remembered, dict):
+            visitor = RememberedVisitor.of(Subject(**{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
+                                                   name=remembered.get("name") or ""))
+        else:
+            visitor = self._omni().visitor(room.visitor_id) if room.visitor_id else None
+        return ChatContext(room, visitor, known)
 
     def _admins(self) -> Iterable[str]:
         return getattr(self.bot_config, "BOT_ADMINS", ()) or ()
