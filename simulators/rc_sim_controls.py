@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from simulators.rc_sim_store import to_rest
+from simulators.rc_sim_store import new_id, to_rest
 
 # Rocket.Chat: API_Enable_Rate_Limiter_Limit_Calls_Default 10 per API_Enable_Rate_Limiter_Limit_Time_Default 60000 ms;
 # the livechat visitor and room routes allow 5 (livechat/server/api/v1/{visitor,room}.ts).
@@ -124,7 +124,27 @@ def add_routes(app: web.Application) -> None:
         app["store"].settings[str(body.get("_id"))] = body.get("value")
         return web.json_response({"ok": True})
 
+    async def open_chats(request: web.Request) -> web.Response:
+        """POST {"count": N, "agent": USERNAME}: N open chats that AGENT already serves, made quietly
+        (no system messages), as a busy workspace has them before a bot starts or reconnects."""
+        body = await _json(request)
+        store = request.app["store"]
+        agent = store.user_by_name(str(body.get("agent") or ""))
+        if agent is None:
+            return web.json_response({"success": False, "error": "unknown agent"}, status=400)
+        made = []
+        for _ in range(int(body.get("count") or 0)):
+            n = len(store.visitors) + 1
+            visitor = store.add_visitor(f"seed-{new_id()}", f"Seeded Visitor {n}", f"seeded{n}@load.example", None, None)
+            room = store.add_room("l", None, [agent.username], fname=visitor["name"], open=True, waitingResponse=False, cl=False,
+                                  source={"type": "api"}, v={"_id": visitor["_id"], "username": visitor["username"],
+                                                             "token": visitor["token"], "status": "online"})
+            room["servedBy"] = {"_id": agent._id, "username": agent.username, "ts": room["ts"]}
+            made.append(room["_id"])
+        return web.json_response({"rooms": made})
+
     app.router.add_route("*", "/_sim/calls", calls)
+    app.router.add_post("/_sim/open-chats", open_chats)
     app.router.add_route("*", "/_sim/fail", fail)
     app.router.add_post("/_sim/refuse-logins", refuse_logins)
     app.router.add_post("/_sim/drop-websockets", drop)

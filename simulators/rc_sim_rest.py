@@ -185,8 +185,11 @@ async def history(request: web.Request) -> web.Response:
 async def subscriptions_get(request: web.Request) -> web.Response:
     user = current_user(request)
     store = store_of(request)
+    since = _parse_date(request.query.get("updatedSince"))
     subs = []
     for room in store.rooms.values():
+        if since is not None and room["_updatedAt"] <= since:
+            continue  # Rocket.Chat: `_updatedAt: {$gt: updatedSince}`
         if room["t"] != "l" and store.is_member(room, user):
             other = [n for n in room.get("usernames", []) if n != user.username]
             name = room.get("name") or (other[0] if other else user.username)

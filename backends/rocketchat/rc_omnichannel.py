@@ -110,8 +110,10 @@ def visitor_from_payload(raw: dict) -> Visitor:
 class Omnichannel:
     """Read Omnichannel state over REST; follow rooms over the realtime connection."""
 
-    def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None]):
+    def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None],
+                 follows_needed: Callable[[], bool] = lambda: True):
         self._rest = rest
+        self.follows_needed = follows_needed
         self._follow = follow
         self._unfollow = unfollow
         self._bot_user_id = bot_user_id
@@ -226,6 +228,8 @@ class Omnichannel:
 
     # -- realtime ----------------------------------------------------------------
     def follow(self, room_id: str) -> None:
+        """Receive ROOM_ID's messages; free when the bot's `__my_messages__` carries every Omnichannel room
+        (`follows_needed()` is False), one realtime subscription per room otherwise."""
         self._follow(room_id)
 
     def unfollow(self, room_id: str) -> None:

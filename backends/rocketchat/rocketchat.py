@@ -26,6 +26,7 @@ from rc_realtime import CLOSED, RealtimeClient, RealtimeError
 from rc_render import card_attachment, split_body, to_rocketchat
 from rc_rest import AuthenticationError, RestClient, RestError
 
+LIVECHAT_VIEWERS = {"admin", "livechat-manager"}  # roles with view-livechat-rooms by default
 log = logging.getLogger("errbot.backends.rocketchat")
 
 DEFAULT_SIZE_LIMIT = 5000
@@ -58,10 +59,11 @@ class RocketChatBackend(ErrBot):
         self._dm_rooms: dict[str, str] = {}
         self._room_info: dict[str, tuple[str | None, str | None]] = {}  # rid -> (name, type)
         self._followed: set[str] = set()
+        self._sees_all_livechat = False  # __my_messages__ carries every Omnichannel room (view-livechat-rooms)
         self._last_ts: dt.datetime | None = None
         self._lock = threading.RLock()
         self._size_limit = DEFAULT_SIZE_LIMIT
-        self.omnichannel = Omnichannel(self.rest, self._follow, self._unfollow, lambda: self._user_id)
+        self.omnichannel = Omnichannel(self.rest, self._follow, self._unfollow, lambda: self._user_id, self.follows_needed)
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -134,6 +136,7 @@ class RocketChatBackend(ErrBot):
         except RestError as exc:
             log.warning("Cannot log in to Rocket.Chat at %s: %s", self._server, exc.error)
             return False
+        self._sees_all_livechat = bool(LIVECHAT_VIEWERS & set(me.get("roles") or []))
         # A queue per connection: a stale end-of-connection marker can never end the next one.
         events: queue.Queue = queue.Queue()
         realtime = RealtimeClient(self._server, events, silence_timeout=self._silence_timeout)
@@ -141,7 +144,7 @@ class RocketChatBackend(ErrBot):
             realtime.connect()
             realtime.login(self.rest.auth_token or "")
             realtime.subscribe_room("__my_messages__")
-            for rid in sorted(self._followed):
+            for rid in sorted(self._followed) if not self._sees_all_livechat else ():
                 try:
                     realtime.subscribe_room(rid)
                 except RealtimeError as exc:
@@ -238,14 +241,26 @@ class RocketChatBackend(ErrBot):
                 log.exception("callback_omnichannel on %s crashed", plugin.name)
 
     def _catch_up(self) -> None:
-        """Fetch what was posted while disconnected, oldest first."""
+        """Fetch what was posted while disconnected, oldest first, from the rooms that had activity
+        since: the bot's subscriptions updated since (`updatedSince`) and the open Omnichannel rooms
+        updated since; the cost follows what happened while away, not how many rooms exist."""
         since = (self._last_ts or dt.datetime.now(dt.timezone.utc)) - CATCH_UP_MARGIN
         iso = since.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-        rooms = dict(self._room_info)
-        for rid in self._followed:
-            rooms.setdefault(rid, (None, "l"))
+        rooms: dict[str, str | None] = {}
+        try:
+            for sub in self.rest.get("subscriptions.get", {"updatedSince": iso}).get("update", []):
+                rooms[sub["rid"]] = sub.get("t")
+        except RestError as exc:
+            log.warning("Could not list the rooms updated while disconnected: %s", exc.error)
+            rooms.update({rid: info[1] for rid, info in self._room_info.items()})
+        try:
+            active = self.omnichannel.open_rooms(updated_since=since)
+            rooms.update({room.id: "l" for room in active if self._sees_all_livechat or room.id in self._followed})
+        except RestError as exc:
+            log.warning("Could not list the Omnichannel rooms updated while disconnected: %s", exc.error)
+            rooms.update({rid: "l" for rid in self._followed})
         missed: list[tuple[dt.datetime, dict, dict]] = []
-        for rid, (_name, rtype) in rooms.items():
+        for rid, rtype in rooms.items():
             try:
                 body = self.rest.get("chat.syncMessages", {"roomId": rid, "lastUpdate": iso})
             except RestError as exc:
@@ -257,7 +272,7 @@ class RocketChatBackend(ErrBot):
                     missed.append((ts, m, {"roomType": rtype, "roomParticipant": True}))
         missed.sort(key=lambda item: item[0])
         new = sum(self._handle(payload, meta) for _, payload, meta in missed)
-        log.info("Caught up after reconnecting: %d message(s) posted while disconnected", new)
+        log.info("Caught up after reconnecting: %d message(s) posted while disconnected in %d room(s)", new, len(rooms))
 
     def _remember_subscriptions(self) -> None:
         try:
@@ -286,13 +301,17 @@ class RocketChatBackend(ErrBot):
     def _follow(self, room_id: str) -> None:
         self._followed.add(room_id)
         realtime = self._realtime
-        if realtime is not None and realtime.alive:
+        if realtime is not None and realtime.alive and not self._sees_all_livechat:
             realtime.subscribe_room(room_id)
+
+    def follows_needed(self) -> bool:
+        """False when `__my_messages__` already carries every Omnichannel room (a livechat-manager bot)."""
+        return not self._sees_all_livechat
 
     def _unfollow(self, room_id: str) -> None:
         self._followed.discard(room_id)
         realtime = self._realtime
-        if realtime is not None and realtime.alive:
+        if realtime is not None and realtime.alive and not self._sees_all_livechat:
             realtime.unsubscribe_room(room_id)
 
     # -- rooms and names -------------------------------------------------------------

@@ -55,6 +55,7 @@ class Salesforce(BotPlugin):
         self._state: SqliteStateStore | None = None
         self._poll_pending = threading.Event()
         self._expired_at = 0.0
+        self._followed_open_rooms = False
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -173,9 +174,14 @@ class Salesforce(BotPlugin):
 
     def _first_reconcile(self) -> None:
         omni = self._omni()
-        for room in omni.open_rooms():
-            if room.agent_username:
-                omni.follow(room.id)
+        needed = getattr(omni, "follows_needed", lambda: True)()
+        if needed and not self._followed_open_rooms:
+            # a bot without view-livechat-rooms follows each served room; once per process: the backend
+            # re-subscribes what it follows after a reconnect, so a re-activation lists nothing again
+            for room in omni.open_rooms():
+                if room.agent_username:
+                    omni.follow(room.id)
+            self._followed_open_rooms = True
         self._reconcile()
 
     def _reconcile(self) -> None:
