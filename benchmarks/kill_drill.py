@@ -10,8 +10,8 @@ POLL_SECONDS=2, REQUEST_TIMEOUT_SECONDS=5, so an interrupted write is looked for
    burst of --chats closures (first close to last transcript Task in Salesforce), on a fresh data
    directory and again after --history handled chats were written into the state store (done
    closures, greeted markers and room contexts, as that many real chats leave them).
-2. Targeted kills: for each moment (the look-up before the write in flight; the write sent but
-   never received; the write in flight; Salesforce answered but the answer not yet recorded) the
+2. Targeted kills: for each moment (the write sent but never received; the write in flight;
+   Salesforce answered but the answer not yet recorded) the
    simulator holds the bot's request (`/_sim/hold`), the bot is SIGKILLed, restarted; --rounds each.
 3. Random kills: --random rounds of --burst chats closed at once, the bot SIGKILLed after a random
    0-2 s, restarted.
@@ -40,7 +40,6 @@ from simulators.certs import make_key_and_certificate  # noqa: E402
 from simulators.rc_people import Agent, Visitor  # noqa: E402
 
 MOMENTS = [
-    ("look-up before the write, in flight", "GET query", "before"),
     ("write sent, never received", "POST composite", "lost"),
     ("write in flight", "POST composite", "before"),
     ("answered, answer not recorded", "POST composite", "after"),
