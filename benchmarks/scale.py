@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             new = run.chat(False)
             reads, trip, floor = run.command()
             recon_calls, recon_syncs, recon_s = run.reconnect()
+            alice.close()  # the drop took people's streams too: alice signs in again to stay an online agent
+            alice = run.alice = Agent(stack.rc.url, "alice", "agent-pass")
+            alice.go_online()
             poll_calls, poll_cpu = run.idle_poll()
             columns[size] = [
                 f"{lists} (goal <= {math.ceil(size / 100) + 1})", f"{rss:.1f}",
