@@ -35,7 +35,7 @@ import requests  # noqa: E402
 
 from bot_fixtures import CONNECTED, bot_env, launch_bot  # noqa: E402
 from simulators.launch import Simulator  # noqa: E402
-from simulators.rc_people import User  # noqa: E402
+from simulators.rocketchat.people import User  # noqa: E402
 
 BOT = "salesforce-bot"
 PROBE_DIR = str(ROOT / "tests" / "bot_plugins")

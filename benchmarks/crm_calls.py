@@ -28,8 +28,8 @@ if __package__ in (None, ""):
 
 from benchmarks._common import calls_text, table  # noqa: E402  (sets sys.path)
 
-from crm import Crm  # noqa: E402
-from crm_settings import SalesforceSettings  # noqa: E402
+from salesforce_omnichannel.crm.operations import Crm  # noqa: E402
+from salesforce_omnichannel.crm.settings import SalesforceSettings  # noqa: E402
 from sf_fixtures import Keys, SalesforceSim  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
 

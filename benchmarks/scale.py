@@ -40,7 +40,7 @@ from benchmarks._common import new_line, table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
-from simulators.rc_people import Agent, Visitor, text_of  # noqa: E402
+from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
 
 PEOPLE_ROUTES = ("livechat/visitor", "livechat/room", "livechat/message", "inquiries.take", "room.closeByUser",
                  "livechat/agent.status", "login", "chat.postMessage")

@@ -53,8 +53,8 @@ from plugin_fixtures import BOT, Stack  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
 from simulators import rc_people  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
-from simulators.rc_people import Agent, Visitor, text_of  # noqa: E402
-from simulators.rocketchat import route_of  # noqa: E402  (the simulator's own route key)
+from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
+from simulators.rocketchat.server import route_of  # noqa: E402  (the simulator's own route key)
 
 JANE = ("Jane Doe", "jane.doe@example.com", None)
 SETTLE = 0.5  # seconds after a step's last expected message before its counters are read

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Iterable, TextIO
 
 from demo.session import HELP, CommandError, Session
-from simulators.rc_people import ApiFailure
+from simulators.rocketchat.people import ApiFailure
 
 if TYPE_CHECKING:
     from demo.stack import Stack

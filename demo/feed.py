@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from demo.render import plain_text, render
-from simulators.rc_people import Stream
+from simulators.rocketchat.people import Stream
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Callable
 from demo.feed import Feed
 from demo.render import BOT
 from demo.sfview import SalesforceView
-from simulators.rc_people import Agent, Visitor
+from simulators.rocketchat.people import Agent, Visitor
 
 AGENT, AGENT_PASSWORD = "alice", "agent-pass"
 BOT_PREFIXES = ("!", "/", f"@{BOT}")

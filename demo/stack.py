@@ -17,6 +17,7 @@ from typing import Callable, TextIO
 import requests
 
 from simulators.certs import make_key_and_certificate
+from simulators.harness import bot_env, salesforce_env
 from simulators.launch import ROOT, ChildProcess
 
 CONSUMER_KEY = "3MVG9DemoConsumerKeyMadeOnTheSpot"
@@ -98,23 +99,17 @@ class Stack:
         self.rc_url = rc.wait_for_line("listening on ", 60).split("listening on ", 1)[1].strip()
         self._allow_slash_commands()
         self.bot = self._spawn("bot (errbot -c config.py)", [str(Path(sys.executable).with_name("errbot")), "-c", str(ROOT / "config.py")],
-                               self._env(self.bot_env()), "bot.log")
+                               self._env(self.bot_settings()), "bot.log")
         self.say("  waiting for the bot to connect ...")
         self.bot.wait_for_line(CONNECTED, 120)
 
-    def bot_env(self) -> dict[str, str]:
+    def bot_settings(self) -> dict[str, str]:
         """What an operator would set: Rocket.Chat login, admins, data dir, the plugin's defaults."""
         data_dir = self.run_dir / "bot-data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        return {
-            "ROCKETCHAT_URL": self.rc_url, "ROCKETCHAT_USER": BOT_USER, "ROCKETCHAT_PASSWORD": BOT_PASSWORD,
-            "BOT_ADMINS": BOT_ADMINS, "BOT_DATA_DIR": str(data_dir), "BOT_LOG_LEVEL": "INFO",
-            "SALESFORCE_CONSUMER_KEY": CONSUMER_KEY, "SALESFORCE_USERNAME": SF_USERNAME,
-            "SALESFORCE_AUTH_URL": f"{self.sf_url}/services/oauth2/token",
-            "SALESFORCE_AUDIENCE": "https://login.salesforce.com",
-            "SALESFORCE_PRIVATE_KEY_FILE": str(self.key_path), "SALESFORCE_CA_BUNDLE": self.sf_ca,
-            "SALESFORCE_POLL_SECONDS": "5",
-        }
+        env = bot_env(self.rc_url, BOT_USER, BOT_PASSWORD, str(data_dir), {"BOT_ADMINS": BOT_ADMINS})
+        env.update(salesforce_env(self.sf_url, CONSUMER_KEY, SF_USERNAME, str(self.key_path), self.sf_ca, poll_seconds=5))
+        return env
 
     def _allow_slash_commands(self) -> None:
         """What the README asks the admin to do, so `/salesforce …` reaches the bot."""

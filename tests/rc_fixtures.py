@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from simulators import rc_people
+from simulators.rocketchat import people as rc_people
 from simulators.launch import Simulator
 
 ADMIN = ("admin", "admin-pass")

@@ -14,7 +14,7 @@ import requests
 
 from bot_fixtures import bot_env, launch_bot
 from simulators.launch import ROOT, Simulator
-from simulators.rc_people import Agent, User, Visitor, text_of
+from simulators.rocketchat.people import Agent, User, Visitor, text_of
 
 BOT = "salesforce-bot"
 PROBE_DIR = str(ROOT / "tests" / "bot_plugins")

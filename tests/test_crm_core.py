@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-import crm_auth
-from crm import Crm
-from crm_errors import CrmAuthError, CrmConfigError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
-from crm_settings import SalesforceSettings
+from salesforce_omnichannel.crm import auth as crm_auth
+from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.errors import CrmAuthError, CrmConfigError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
+from salesforce_omnichannel.crm.settings import SalesforceSettings
 from simulators.certs import make_key_and_certificate
 
 INJECTIONS = [

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-import crm_closure
-from crm import Crm
-from crm_client import SalesforceClient
+from salesforce_omnichannel.crm import closure as crm_closure
+from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.client import SalesforceClient
 from test_crm_core import settings_for
 
 HOSTILE = "O'Brien \\ \" % _ ' OR Name != '"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor, text_of
+from simulators.rocketchat.people import Agent, Visitor, text_of
 
 JANE = "jane.doe@example.com"
 
@@ -121,7 +121,7 @@ def test_closing_saves_a_visitor_nobody_created(stack, alice):
 
 def test_help_lists_every_command(stack, alice):
     reply = stack.ask(alice, alice.dm(BOT), "/salesforce help", contains="create-contact")
-    for command in ("contact", "create-contact", "cases", "create-case", "case 1026", "activities", "refresh", "status", "help"):
+    for command in ("contact", "create-contact", "cases", "create-case", "case NUMBER", "activities", "refresh", "status", "help"):
         assert f"/salesforce {command}" in reply["msg"]
 
 

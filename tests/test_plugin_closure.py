@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from crm import Crm
-from crm_errors import CrmUnavailable
-from plugin_closure import ClosureSaver, NotYet, subject_line
-from plugin_contacts import VisitorContacts
-from plugin_context import Subject
-from plugin_store import OutboxItem, SqliteStateStore
+from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.errors import CrmUnavailable
+from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet, subject_line
+from salesforce_omnichannel.chat.contacts import VisitorContacts
+from salesforce_omnichannel.chat.context import Subject
+from salesforce_omnichannel.chat.store import OutboxItem, SqliteStateStore
 from rc_omnichannel import TranscriptLine, Visitor
 from test_crm_core import settings_for
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from plugin_fixtures import BOT, Stack, wait_until
-from simulators.rc_people import Admin, Agent, Visitor
+from simulators.rocketchat.people import Admin, Agent, Visitor
 
 # grace before a retry looks for an interrupted write = request timeout + 5 s
 ENV = {"SALESFORCE_REQUEST_TIMEOUT_SECONDS": "5"}

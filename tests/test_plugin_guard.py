@@ -9,7 +9,7 @@ import time
 import pytest
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Admin, Agent, User, Visitor, text_of
+from simulators.rocketchat.people import Admin, Agent, User, Visitor, text_of
 
 
 @pytest.fixture(scope="module")

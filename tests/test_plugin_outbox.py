@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-import plugin_outbox
-from crm_errors import CrmAuthError, CrmConfigError, CrmUnavailable, CrmValidationError
-from plugin_outbox import Outbox
-from plugin_store import DONE, FAILED, PENDING, QUARANTINED, SqliteStateStore
+from salesforce_omnichannel.chat import outbox as plugin_outbox
+from salesforce_omnichannel.crm.errors import CrmAuthError, CrmConfigError, CrmUnavailable, CrmValidationError
+from salesforce_omnichannel.chat.outbox import Outbox
+from salesforce_omnichannel.chat.store import DONE, FAILED, PENDING, QUARANTINED, SqliteStateStore
 
 
 class Clock:

@@ -7,7 +7,7 @@ import itertools
 import time
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor, text_of
+from simulators.rocketchat.people import Agent, Visitor, text_of
 
 
 

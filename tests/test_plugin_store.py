@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_store import DONE, FAILED, PENDING, SqliteStateStore
+from salesforce_omnichannel.chat.store import DONE, FAILED, PENDING, SqliteStateStore
 
 PLUGIN_DIR = str(Path(__file__).resolve().parents[1] / "plugins" / "salesforce")
 
@@ -109,7 +109,7 @@ def test_concurrent_writers_from_threads_lose_nothing(store):
 KILLER = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {plugin_dir!r})
-    from plugin_store import SqliteStateStore
+    from salesforce_omnichannel.chat.store import SqliteStateStore
     store = SqliteStateStore(sys.argv[1])
     i = 0
     while True:
@@ -141,7 +141,7 @@ def test_sigkill_mid_write_leaves_every_committed_item_readable(tmp_path):
 
 
 def test_describes_outlive_the_process_until_they_are_stale(tmp_path):
-    from crm_metadata import MetadataCache
+    from salesforce_omnichannel.crm.metadata import MetadataCache
 
     class Client:
         calls = 0

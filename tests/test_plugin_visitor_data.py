@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor, text_of
+from simulators.rocketchat.people import Agent, Visitor, text_of
 
 
 @pytest.fixture(scope="module")

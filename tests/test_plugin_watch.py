@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-import plugin_watch
-from plugin_store import SqliteStateStore
-from plugin_watch import ChatWatch
+from salesforce_omnichannel.chat import watch as plugin_watch
+from salesforce_omnichannel.chat.store import SqliteStateStore
+from salesforce_omnichannel.chat.watch import ChatWatch
 from rc_omnichannel import LivechatRoom, OmnichannelEvent
 
 UTC = dt.timezone.utc

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulators import sf_soql
-from simulators.sf_store import SfError, Store
+from simulators.salesforce import soql as sf_soql
+from simulators.salesforce.store import SfError, Store
 
 
 @pytest.fixture(scope="module")

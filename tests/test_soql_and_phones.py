@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-import phones
-from soql import like_escape, quote, sosl_escape
+from salesforce_omnichannel.crm import phones
+from salesforce_omnichannel.crm.soql import like_escape, quote, sosl_escape
 
 
 def test_quote_escapes_everything_salesforce_lists():

@@ -108,12 +108,14 @@ def visitor_from_payload(raw: dict) -> Visitor:
 
 
 class Omnichannel:
-    """Read Omnichannel state over REST; follow rooms over the realtime connection."""
+    """Read Omnichannel state over REST; follow rooms over the realtime connection. This is the
+    interface plugins use as `bot.omnichannel`; it is stated as Protocols in the Salesforce plugin's
+    `salesforce_omnichannel/chat/omnichannel.py`, which this backend fits without importing it."""
 
     def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None],
                  follows_needed: Callable[[], bool] = lambda: True):
         self._rest = rest
-        self.follows_needed = follows_needed
+        self._follows_needed = follows_needed
         self._follow = follow
         self._unfollow = unfollow
         self._bot_user_id = bot_user_id
@@ -227,6 +229,9 @@ class Omnichannel:
         return result
 
     # -- realtime ----------------------------------------------------------------
+    def follows_needed(self) -> bool:
+        return self._follows_needed()
+
     def follow(self, room_id: str) -> None:
         """Receive ROOM_ID's messages; free when the bot's `__my_messages__` carries every Omnichannel room
         (`follows_needed()` is False), one realtime subscription per room otherwise."""
