@@ -5,15 +5,16 @@
 and `.start_bot()`, `.env`,
 and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls.
 """
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
-from simulators.harness import bot_env, launch_bot, salesforce_env
 from rc_fixtures import RocketChatSim
 from sf_fixtures import SalesforceSim
+
+from simulators.harness import bot_env, launch_bot, salesforce_env
 from simulators.rocketchat.people import User
 
 BOT = "salesforce-bot"
@@ -41,11 +42,19 @@ class Stack:
             self.rc.stop()
             raise
         self.data_dir = data_dir
-        self.env = bot_env(self.rc.url, BOT, "bot-pass", data_dir, {
-            "BOT_ADMINS": "admin",
-            **salesforce_env(self.sf.url, self.sf.consumer_key, self.sf.username, str(self.sf.key_path), self.sf.ca_cert),
-            **(extra_env or {}),
-        })
+        self.env = bot_env(
+            self.rc.url,
+            BOT,
+            "bot-pass",
+            data_dir,
+            {
+                "BOT_ADMINS": "admin",
+                **salesforce_env(
+                    self.sf.url, self.sf.consumer_key, self.sf.username, str(self.sf.key_path), self.sf.ca_cert
+                ),
+                **(extra_env or {}),
+            },
+        )
         try:
             self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
         except Exception:

@@ -1,16 +1,18 @@
 """Who may run a command where: visitors never, agents in their own chats, managers, admins."""
+
 from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from rc_omnichannel import LivechatRoom
 
 from salesforce_omnichannel.chat import access as plugin_access
-from rc_omnichannel import LivechatRoom
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -24,19 +26,31 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
-
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
 class FakeRoles:
@@ -66,11 +80,14 @@ def test_visitor_is_refused_silently_even_with_a_staff_name(who, admin_only):
     assert decision == plugin_access.Decision(False, None)
 
 
-@pytest.mark.parametrize(("extras", "room", "omni"), [(OMNI, LIVE_ROOM, ROLES), ({}, None, ROLES), ({}, None, None),
-                                                      (OMNI, None, ROLES)])
+@pytest.mark.parametrize(
+    ("extras", "room", "omni"), [(OMNI, LIVE_ROOM, ROLES), ({}, None, ROLES), ({}, None, None), (OMNI, None, ROLES)]
+)
 @pytest.mark.parametrize("admin_only", [False, True])
 def test_admin_is_allowed_everywhere(extras, room, omni, admin_only):
-    assert plugin_access.decide(extras, person("root"), ["@root"], omni, room, admin_only) == plugin_access.Decision(True)
+    assert plugin_access.decide(extras, person("root"), ["@root"], omni, room, admin_only) == plugin_access.Decision(
+        True
+    )
 
 
 @pytest.mark.parametrize("who", ["alice", "mia", "zed"])
@@ -108,7 +125,9 @@ def test_elsewhere_agents_and_managers_are_allowed_others_get_the_role_refusal()
     for extras in ({}, {"room_type": "d"}, {"room_type": "c"}):
         assert plugin_access.decide(extras, person("bob"), [], ROLES).allowed
         assert plugin_access.decide(extras, person("mia"), [], ROLES).allowed
-        assert plugin_access.decide(extras, person("zed"), [], ROLES) == plugin_access.Decision(False, plugin_access.REFUSE_NO_ROLE)
+        assert plugin_access.decide(extras, person("zed"), [], ROLES) == plugin_access.Decision(
+            False, plugin_access.REFUSE_NO_ROLE
+        )
 
 
 def test_without_omnichannel_everyone_errbot_lets_through_is_allowed():

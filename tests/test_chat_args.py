@@ -1,17 +1,19 @@
 """The `!salesforce` argument parser: aliases, option forms, quoting, usage."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from rc_omnichannel import LivechatRoom
 
 from salesforce_omnichannel.chat import args as plugin_args
 from salesforce_omnichannel.chat import registry
 from salesforce_omnichannel.chat.args import UsageError
-from rc_omnichannel import LivechatRoom
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -25,22 +27,36 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
-
-@pytest.mark.parametrize("name", ["create-contact", "create_contact", "CREATE_CONTACT", "createcontact", "Create-Contact"])
+@pytest.mark.parametrize(
+    "name", ["create-contact", "create_contact", "CREATE_CONTACT", "createcontact", "Create-Contact"]
+)
 def test_create_contact_aliases_all_mean_the_same_command(name):
     assert plugin_args.parse(f"{name} --last-name Doe").command == "create-contact"
 
@@ -60,7 +76,9 @@ def test_option_forms_space_equals_and_underscore_are_equivalent():
 
 
 def test_quoted_values_keep_their_spaces_and_positionals_are_kept_in_order():
-    parsed = plugin_args.parse("""create-case --subject "Printer jam on floor 3" --description='It says "PC LOAD LETTER"'""")
+    parsed = plugin_args.parse(
+        """create-case --subject "Printer jam on floor 3" --description='It says "PC LOAD LETTER"'"""
+    )
     assert parsed.options == {"subject": "Printer jam on floor 3", "description": 'It says "PC LOAD LETTER"'}
     parsed = plugin_args.parse("activities calls +1 415 555 0134 --chat 'Jane Doe'")
     assert parsed.command == "activities"

@@ -1,16 +1,18 @@
 """Plugin configuration: defaults from the bot config and environment, validation, key material refused."""
+
 from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from rc_omnichannel import LivechatRoom
 
 from salesforce_omnichannel.chat import config as plugin_config
-from rc_omnichannel import LivechatRoom
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -24,19 +26,31 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
-
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
 def test_defaults_without_anything_are_the_builtins():
@@ -45,7 +59,11 @@ def test_defaults_without_anything_are_the_builtins():
 
 def test_defaults_precedence_bot_config_over_environment_over_builtins():
     bot = SimpleNamespace(SALESFORCE_POLL_SECONDS=7, SALESFORCE_USERNAME="bot@acme.example")
-    env = {"SALESFORCE_POLL_SECONDS": "11", "SALESFORCE_CONSUMER_KEY": "3MVG9env", "SALESFORCE_USERNAME": "env@acme.example"}
+    env = {
+        "SALESFORCE_POLL_SECONDS": "11",
+        "SALESFORCE_CONSUMER_KEY": "3MVG9env",
+        "SALESFORCE_USERNAME": "env@acme.example",
+    }
     result = plugin_config.defaults(bot, environ=env)
     assert result["POLL_SECONDS"] == 7  # bot config wins
     assert result["USERNAME"] == "bot@acme.example"
@@ -54,7 +72,11 @@ def test_defaults_precedence_bot_config_over_environment_over_builtins():
 
 
 def test_defaults_coerce_environment_strings():
-    env = {"SALESFORCE_SHOW_CONTACT_ON_ASSIGN": "off", "SALESFORCE_METADATA_REFRESH_MINUTES": " 45 ", "SALESFORCE_API_VERSION": "60.0"}
+    env = {
+        "SALESFORCE_SHOW_CONTACT_ON_ASSIGN": "off",
+        "SALESFORCE_METADATA_REFRESH_MINUTES": " 45 ",
+        "SALESFORCE_API_VERSION": "60.0",
+    }
     result = plugin_config.defaults(None, environ=env)
     assert result["SHOW_CONTACT_ON_ASSIGN"] is False
     assert result["METADATA_REFRESH_MINUTES"] == 45
@@ -73,8 +95,15 @@ def test_bad_environment_values_are_skipped_not_a_crash():
         "SALESFORCE_USERNAME": "ops@acme.example",  # a good one next to the bad ones still counts
     }
     result = plugin_config.defaults(None, environ=env)
-    for key in ("POLL_SECONDS", "SESSION_TIMEOUT_MINUTES", "AUTOSAVE_ON_CLOSE", "API_VERSION", "AUTH_URL",
-                "CONSUMER_KEY", "LOG_TRANSCRIPT_ON_CLOSE"):
+    for key in (
+        "POLL_SECONDS",
+        "SESSION_TIMEOUT_MINUTES",
+        "AUTOSAVE_ON_CLOSE",
+        "API_VERSION",
+        "AUTH_URL",
+        "CONSUMER_KEY",
+        "LOG_TRANSCRIPT_ON_CLOSE",
+    ):
         assert result[key] == plugin_config.BUILTIN_DEFAULTS[key], key
     assert result["USERNAME"] == "ops@acme.example"
 
@@ -99,8 +128,15 @@ def test_validate_merges_a_partial_config_over_the_defaults():
     assert base["POLL_SECONDS"] == 30  # base not mutated
 
 
-@pytest.mark.parametrize(("typo", "meant"), [("POLL_SECOND", "POLL_SECONDS"), ("poll_seconds", "POLL_SECONDS"),
-                                             ("CONSUMERKEY", "CONSUMER_KEY"), ("AUTOSAVE_ON_CLOSED", "AUTOSAVE_ON_CLOSE")])
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("POLL_SECOND", "POLL_SECONDS"),
+        ("poll_seconds", "POLL_SECONDS"),
+        ("CONSUMERKEY", "CONSUMER_KEY"),
+        ("AUTOSAVE_ON_CLOSED", "AUTOSAVE_ON_CLOSE"),
+    ],
+)
 def test_unknown_key_with_a_close_match_hint(typo, meant):
     with pytest.raises(plugin_config.ConfigError) as err:
         plugin_config.validate({typo: "1"}, plugin_config.BUILTIN_DEFAULTS)
@@ -125,8 +161,19 @@ def test_key_material_is_refused_in_any_key_and_never_echoed(key, material):
     assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAAS" not in message and "BEGIN" not in message
 
 
-@pytest.mark.parametrize("key", ["PRIVATE_KEY", "private_key", "SALESFORCE_PRIVATE_KEY", "CLIENT_SECRET", "ACCESS_TOKEN",
-                                 "token", "PASSWORD", "ROCKETCHAT_PASSWORD"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "PRIVATE_KEY",
+        "private_key",
+        "SALESFORCE_PRIVATE_KEY",
+        "CLIENT_SECRET",
+        "ACCESS_TOKEN",
+        "token",
+        "PASSWORD",
+        "ROCKETCHAT_PASSWORD",
+    ],
+)
 def test_keys_named_like_secrets_are_refused_whatever_the_value(key):
     with pytest.raises(plugin_config.ConfigError) as err:
         plugin_config.validate({key: "harmless"}, plugin_config.BUILTIN_DEFAULTS)
@@ -138,11 +185,30 @@ def test_private_key_file_itself_is_an_ordinary_key():
     assert result["PRIVATE_KEY_FILE"] == "/etc/errbot/salesforce.key"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(True, True), (False, False), ("true", True), ("YES", True), (" on ", True),
-                                               ("1", True), (1, True), ("false", False), ("No", False), ("off", False),
-                                               ("0", False), (0, False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("1", True),
+        (1, True),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("0", False),
+        (0, False),
+    ],
+)
 def test_bool_parsing(raw, expected):
-    assert plugin_config.validate({"SHOW_CONTACT_ON_ASSIGN": raw}, plugin_config.BUILTIN_DEFAULTS)["SHOW_CONTACT_ON_ASSIGN"] is expected
+    assert (
+        plugin_config.validate({"SHOW_CONTACT_ON_ASSIGN": raw}, plugin_config.BUILTIN_DEFAULTS)[
+            "SHOW_CONTACT_ON_ASSIGN"
+        ]
+        is expected
+    )
 
 
 @pytest.mark.parametrize("raw", ["maybe", "", "2", None, "tru"])
@@ -152,8 +218,10 @@ def test_bad_bools_are_refused_naming_the_key(raw):
     assert "AUTOSAVE_ON_CLOSE must be true or false" in str(err.value)
 
 
-@pytest.mark.parametrize(("key", "low", "high"), [("POLL_SECONDS", 1, 3600), ("SESSION_TIMEOUT_MINUTES", 15, 1440),
-                                                  ("METADATA_REFRESH_MINUTES", 1, 1440)])
+@pytest.mark.parametrize(
+    ("key", "low", "high"),
+    [("POLL_SECONDS", 1, 3600), ("SESSION_TIMEOUT_MINUTES", 15, 1440), ("METADATA_REFRESH_MINUTES", 1, 1440)],
+)
 def test_int_ranges_are_inclusive_and_enforced(key, low, high):
     base = plugin_config.BUILTIN_DEFAULTS
     assert plugin_config.validate({key: low}, base)[key] == low
@@ -206,13 +274,13 @@ def test_validate_refuses_a_non_dictionary():
 
 def test_missing_lists_required_keys_still_empty_in_order():
     assert plugin_config.missing(plugin_config.BUILTIN_DEFAULTS) == ["CONSUMER_KEY", "USERNAME", "PRIVATE_KEY_FILE"]
-    config = plugin_config.validate({"CONSUMER_KEY": "3MVG9x", "USERNAME": "u@x.example", "AUTH_URL": ""},
-                                    plugin_config.BUILTIN_DEFAULTS)
+    config = plugin_config.validate(
+        {"CONSUMER_KEY": "3MVG9x", "USERNAME": "u@x.example", "AUTH_URL": ""}, plugin_config.BUILTIN_DEFAULTS
+    )
     assert plugin_config.missing(config) == ["AUTH_URL", "PRIVATE_KEY_FILE"]
     config["AUTH_URL"], config["PRIVATE_KEY_FILE"] = "https://x.example", "/k.pem"
     assert plugin_config.missing(config) == []
     assert plugin_config.missing({}) == list(plugin_config.REQUIRED)
-
 
 
 def test_config_py_forwards_every_plugin_key_from_the_environment():
@@ -220,6 +288,9 @@ def test_config_py_forwards_every_plugin_key_from_the_environment():
     from pathlib import Path
 
     tree = ast.parse((Path(__file__).resolve().parents[1] / "config.py").read_text())
-    [keys] = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-              and any(getattr(t, "id", "") == "_SALESFORCE_KEYS" for t in node.targets)]
+    [keys] = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_SALESFORCE_KEYS" for t in node.targets)
+    ]
     assert set(ast.literal_eval(keys)) == set(plugin_config.KEYS)

@@ -1,5 +1,6 @@
 """The Rocket.Chat backend provides the Omnichannel interface the plugin names (chat/omnichannel.py),
 without either half importing the other."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ import inspect
 from pathlib import Path
 
 import rc_omnichannel
+
 from salesforce_omnichannel.chat import omnichannel as interface
 
 ROOT = Path(__file__).resolve().parents[1]

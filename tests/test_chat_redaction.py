@@ -1,16 +1,18 @@
 """Key material redacted from every log record."""
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
 import pytest
+from rc_omnichannel import LivechatRoom
 
 from salesforce_omnichannel.chat import redaction as log_redaction
-from rc_omnichannel import LivechatRoom
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -24,19 +26,31 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
-
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
 def test_redact_pem_block_and_long_base64():
@@ -50,22 +64,34 @@ def test_redact_pem_block_and_long_base64():
 
 
 def test_redact_unterminated_pem_blanks_the_rest():
-    cleaned = log_redaction.redact("paste: -----BEGIN RSA PRIV" "ATE KEY-----\nMIIEow\nAAAA")
+    cleaned = log_redaction.redact("paste: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA")
     assert cleaned == f"paste: {log_redaction.REDACTED}"
 
 
-@pytest.mark.parametrize("text", [
-    "Processing command 'salesforce_contact' with parameters 'jane@example.com'",
-    "https://acme.my.salesforce.com/services/data/v59.0/sobjects/Contact/003000000000001AAA",
-    "a" * 119, "--- a dashed line ---", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Processing command 'salesforce_contact' with parameters 'jane@example.com'",
+        "https://acme.my.salesforce.com/services/data/v59.0/sobjects/Contact/003000000000001AAA",
+        "a" * 119,
+        "--- a dashed line ---",
+        "",
+    ],
+)
 def test_ordinary_text_is_untouched(text):
     assert log_redaction.redact(text) == text
 
 
 def test_filter_rewrites_a_record_with_args_and_its_exc_text():
-    record = logging.LogRecord("errbot.core", logging.INFO, __file__, 1, "Processing command %s with parameters %r",
-                               ("plugin_config", PEM), None)
+    record = logging.LogRecord(
+        "errbot.core",
+        logging.INFO,
+        __file__,
+        1,
+        "Processing command %s with parameters %r",
+        ("plugin_config", PEM),
+        None,
+    )
     record.exc_text = f"Traceback ...\nValueError: {BASE64_RUN}"
     assert log_redaction.RedactKeyMaterial().filter(record) is True
     assert record.args == ()

@@ -1,5 +1,6 @@
 """Each subcommand is declared once (chat/registry.py): the parser, the help, the handlers, the access
 rule and the README's command table all follow the one table."""
+
 from __future__ import annotations
 
 import re
@@ -31,6 +32,6 @@ def test_only_status_is_for_admins_and_chatless_commands_are_declared_so():
 
 def test_the_readme_command_table_matches_the_registry():
     text = README.read_text()
-    table = text[text.index("| command | example answer |"):].split("\n\n", 1)[0]
+    table = text[text.index("| command | example answer |") :].split("\n\n", 1)[0]
     usages = [m.replace("\\|", "|") for m in re.findall(r"^\| `((?:[^`])+)` \|", table, re.MULTILINE)]
     assert usages == [s.usage for s in registry.SUBCOMMANDS]

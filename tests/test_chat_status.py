@@ -1,20 +1,22 @@
 """The admins' `status` and the transcript text."""
+
 from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
 
+from rc_omnichannel import LivechatRoom, TranscriptLine
 
 from salesforce_omnichannel.chat import config as plugin_config
 from salesforce_omnichannel.chat import status as plugin_status
-from salesforce_omnichannel.crm.errors import CrmUnavailable, CrmValidationError
 from salesforce_omnichannel.chat.closure import transcript_text
 from salesforce_omnichannel.chat.outbox import Outbox
 from salesforce_omnichannel.chat.store import SqliteStateStore
-from rc_omnichannel import LivechatRoom, TranscriptLine
+from salesforce_omnichannel.crm.errors import CrmUnavailable, CrmValidationError
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -28,23 +30,40 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
-
-CONFIGURED = {**plugin_config.BUILTIN_DEFAULTS, "CONSUMER_KEY": "3MVG9x", "USERNAME": "int@acme.example",
-              "PRIVATE_KEY_FILE": "/k.pem", "AUTOSAVE_ON_CLOSE": False}
+CONFIGURED = {
+    **plugin_config.BUILTIN_DEFAULTS,
+    "CONSUMER_KEY": "3MVG9x",
+    "USERNAME": "int@acme.example",
+    "PRIVATE_KEY_FILE": "/k.pem",
+    "AUTOSAVE_ON_CLOSE": False,
+}
 
 
 def test_status_not_configured_names_the_missing_keys_and_never_calls_salesforce():
@@ -57,8 +76,14 @@ def test_status_not_configured_names_the_missing_keys_and_never_calls_salesforce
 
 
 def test_status_reachable_and_outbox_summary(tmp_path):
-    info = {"reachable": True, "username": "int@acme.example", "display_name": "Integration", "token_age_seconds": 300,
-            "metadata_age_seconds": {"Contact": 30, "Case": 7200}, "api_usage": (120, 15000)}
+    info = {
+        "reachable": True,
+        "username": "int@acme.example",
+        "display_name": "Integration",
+        "token_age_seconds": 300,
+        "metadata_age_seconds": {"Contact": 30, "Case": 7200},
+        "api_usage": (120, 15000),
+    }
     outbox = Outbox(SqliteStateStore(tmp_path / "s.sqlite3"))
     outbox.add("a", "R1", {"room_id": "R1"})
     outbox.settle(outbox.due()[0][0], CrmUnavailable("locked", "UNABLE_TO_LOCK_ROW"))
@@ -74,7 +99,10 @@ def test_status_reachable_and_outbox_summary(tmp_path):
     assert "API usage: 120/15000 today" in text
     assert "waiting to be saved: 1" in text and "R1: 1 attempt(s), last error UNABLE_TO_LOCK_ROW" in text
     assert "failed for good: 1" in text and "R2 (Jane)" in text and "REQUIRED_FIELD_MISSING" in text
-    assert "quarantined (set aside, the rest flow): 1" in text and "R3 at 1970-01-01 00:00 UTC: stored data cannot be read" in text
+    assert (
+        "quarantined (set aside, the rest flow): 1" in text
+        and "R3 at 1970-01-01 00:00 UTC: stored data cannot be read" in text
+    )
     assert "AUTOSAVE_ON_CLOSE=off" in text
 
 
@@ -86,15 +114,22 @@ def test_status_unreachable_shows_the_error_not_a_traceback():
         return SimpleNamespace(status=status)
 
     text = plugin_status.status_text(SimpleNamespace(config=CONFIGURED, crm=crm), None)
-    assert "Salesforce NOT reachable: Salesforce is not reachable. (detail: HTTP_503: Salesforce is not reachable.)" in text
+    assert (
+        "Salesforce NOT reachable: Salesforce is not reachable. (detail: HTTP_503: Salesforce is not reachable.)"
+        in text
+    )
     assert "Traceback" not in text and "CrmUnavailable" not in text
     assert "Access token age: none yet" in text and "not fetched yet" in text and "API usage: not known yet" in text
 
 
 def test_transcript_text_in_utc_and_empty():
     paris = dt.timezone(dt.timedelta(hours=1))
-    lines = [TranscriptLine(dt.datetime(2026, 3, 2, 10, 0, 5, tzinfo=paris), "Jane", "visitor", "Hi, my printer jams"),
-             TranscriptLine(dt.datetime(2026, 3, 2, 9, 0, 9, tzinfo=UTC), "alice", "agent", "Let me look")]
-    assert transcript_text(lines) == ("[2026-03-02 09:00:05 UTC] Jane (visitor): Hi, my printer jams\n"
-                                      "[2026-03-02 09:00:09 UTC] alice (agent): Let me look")
+    lines = [
+        TranscriptLine(dt.datetime(2026, 3, 2, 10, 0, 5, tzinfo=paris), "Jane", "visitor", "Hi, my printer jams"),
+        TranscriptLine(dt.datetime(2026, 3, 2, 9, 0, 9, tzinfo=UTC), "alice", "agent", "Let me look"),
+    ]
+    assert transcript_text(lines) == (
+        "[2026-03-02 09:00:05 UTC] Jane (visitor): Hi, my printer jams\n"
+        "[2026-03-02 09:00:09 UTC] alice (agent): Let me look"
+    )
     assert transcript_text([]) == "(no messages)"

@@ -1,4 +1,5 @@
 """The describe cache: one describe per object at a time, TTL, refresh."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,13 +7,14 @@ import threading
 import time
 from types import SimpleNamespace
 
+from rc_omnichannel import LivechatRoom
 
 from salesforce_omnichannel.crm.errors import CrmUnavailable
 from salesforce_omnichannel.crm.metadata import MetadataCache
-from rc_omnichannel import LivechatRoom
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self, t=1_000_000.0):
@@ -26,19 +28,31 @@ class Clock:
 
 
 def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(id=rid, name=visitor_name, open=True, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-                        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-                        served_at=served, created_at=served, updated_at=served, closed_at=None, closer=None)
+    return LivechatRoom(
+        id=rid,
+        name=visitor_name,
+        open=True,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=served,
+        closed_at=None,
+        closer=None,
+    )
 
 
 PEM = (
-    "-----BEGIN PRIV" "ATE KEY-----\n"
+    "-----BEGIN PRIV"
+    "ATE KEY-----\n"
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
     "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
     "-----END PRIVATE KEY-----"
 )
-BASE64_RUN = ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4)  # 256 chars, no breaks
-
+BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
 class SlowDescribeClient:

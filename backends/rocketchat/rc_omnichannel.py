@@ -5,14 +5,16 @@ visitor, its transcript, and whether a user is an agent or manager. Shapes are R
 `livechat/rooms`, `rooms.info`, `livechat/visitors.info`, `chat.syncMessages` and
 `livechat/users/{agent,manager}` answers, reduced to frozen dataclasses.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 PAGE_SIZE = 100  # Rocket.Chat's default API_Upper_Count_Limit
 ROLE_CACHE_SECONDS = 60.0
@@ -112,8 +114,14 @@ class Omnichannel:
     interface plugins use as `bot.omnichannel`; it is stated as Protocols in the Salesforce plugin's
     `salesforce_omnichannel/chat/omnichannel.py`, which this backend fits without importing it."""
 
-    def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None],
-                 follows_needed: Callable[[], bool] = lambda: True):
+    def __init__(
+        self,
+        rest,
+        follow: Callable[[str], None],
+        unfollow: Callable[[str], None],
+        bot_user_id: Callable[[], str | None],
+        follows_needed: Callable[[], bool] = lambda: True,
+    ):
         self._rest = rest
         self._follows_needed = follows_needed
         self._follow = follow
@@ -146,11 +154,19 @@ class Omnichannel:
         """Rooms closed at or after `since`, oldest first (the `closedAt` filter)."""
         rooms: list[LivechatRoom] = []
         offset = 0
-        closed_at = json.dumps({"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))})
+        closed_at = json.dumps(
+            {"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))}
+        )
         while True:
             page = self._rest.get(
                 "livechat/rooms",
-                {"open": "false", "closedAt": closed_at, "sort": json.dumps({"closedAt": 1}), "count": PAGE_SIZE, "offset": offset},
+                {
+                    "open": "false",
+                    "closedAt": closed_at,
+                    "sort": json.dumps({"closedAt": 1}),
+                    "count": PAGE_SIZE,
+                    "offset": offset,
+                },
             )
             batch = [room_from_payload(r) for r in page.get("rooms", [])]
             rooms.extend(r for r in batch if r.closed_at)

@@ -1,5 +1,6 @@
 """Rate limiting as Rocket.Chat does it by default, and the `/_sim/` test controls (call counts,
 faults, refused logins, dropped websockets, a room's messages, settings)."""
+
 from __future__ import annotations
 
 import collections
@@ -32,16 +33,27 @@ class RateLimiter:
         self.hits[(client, route)] = window
         reset_ms = (window[0] + WINDOW_MS) if window else now_ms + WINDOW_MS
         if len(window) >= limit:
-            headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(reset_ms))}
+            headers = {
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(reset_ms)),
+            }
             return False, headers, (reset_ms - now_ms) / 1000
         window.append(now_ms)
-        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(limit - len(window)), "X-RateLimit-Reset": str(int(reset_ms))}
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(limit - len(window)),
+            "X-RateLimit-Reset": str(int(reset_ms)),
+        }
         return True, headers, 0.0
 
 
 def too_many(wait_seconds: float, headers: dict[str, str]) -> web.Response:
     seconds = max(math.ceil(wait_seconds), 1)
-    body = {"success": False, "error": f"Error, too many requests. Please slow down. You must wait {seconds} seconds before trying this endpoint again. [error-too-many-requests]"}
+    body = {
+        "success": False,
+        "error": f"Error, too many requests. Please slow down. You must wait {seconds} seconds before trying this endpoint again. [error-too-many-requests]",
+    }
     return web.json_response(body, status=429, headers=headers)
 
 
@@ -100,9 +112,15 @@ def add_routes(app: web.Application) -> None:
             return web.json_response({"ok": True})
         body = await _json(request)
         seconds, count = body.get("seconds"), body.get("count")
-        controls.faults.append(Fault(str(body.get("route") or "*"), int(body.get("status") or 500),
-                                     time.time() + float(seconds) if seconds is not None else None,
-                                     int(count) if count is not None else None, body.get("user")))
+        controls.faults.append(
+            Fault(
+                str(body.get("route") or "*"),
+                int(body.get("status") or 500),
+                time.time() + float(seconds) if seconds is not None else None,
+                int(count) if count is not None else None,
+                body.get("user"),
+            )
+        )
         return web.json_response({"ok": True})
 
     async def refuse_logins(request: web.Request) -> web.Response:
@@ -117,7 +135,9 @@ def add_routes(app: web.Application) -> None:
     async def room_messages(request: web.Request) -> web.Response:
         store = app["store"]
         rid = request.match_info["rid"]
-        return web.json_response({"messages": to_rest(store.messages.get(rid, [])), "room": to_rest(store.rooms.get(rid))})
+        return web.json_response(
+            {"messages": to_rest(store.messages.get(rid, [])), "room": to_rest(store.rooms.get(rid))}
+        )
 
     async def setting(request: web.Request) -> web.Response:
         body = await _json(request)
@@ -135,10 +155,25 @@ def add_routes(app: web.Application) -> None:
         made = []
         for _ in range(int(body.get("count") or 0)):
             n = len(store.visitors) + 1
-            visitor = store.add_visitor(f"seed-{new_id()}", f"Seeded Visitor {n}", f"seeded{n}@load.example", None, None)
-            room = store.add_room("l", None, [agent.username], fname=visitor["name"], open=True, waitingResponse=False, cl=False,
-                                  source={"type": "api"}, v={"_id": visitor["_id"], "username": visitor["username"],
-                                                             "token": visitor["token"], "status": "online"})
+            visitor = store.add_visitor(
+                f"seed-{new_id()}", f"Seeded Visitor {n}", f"seeded{n}@load.example", None, None
+            )
+            room = store.add_room(
+                "l",
+                None,
+                [agent.username],
+                fname=visitor["name"],
+                open=True,
+                waitingResponse=False,
+                cl=False,
+                source={"type": "api"},
+                v={
+                    "_id": visitor["_id"],
+                    "username": visitor["username"],
+                    "token": visitor["token"],
+                    "status": "online",
+                },
+            )
             room["servedBy"] = {"_id": agent._id, "username": agent.username, "ts": room["ts"]}
             made.append(room["_id"])
         return web.json_response({"rooms": made})

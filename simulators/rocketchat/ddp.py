@@ -6,6 +6,7 @@ socket that has not answered within `ping_timeout` more; `login` with `{"resume"
 flagged `roomParticipant: false`, Omnichannel rooms for `view-livechat-rooms`) or one room id
 (Rocket.Chat's canAccessRoom, plus the visitor token for livechat rooms); `nosub` on refusal.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,10 +20,20 @@ from aiohttp import WSMsgType, web
 
 from simulators.rocketchat.store import Store, User, now, to_ddp
 
-LOGGED_OUT = {"isClientSafe": True, "error": 403, "reason": "You've been logged out by the server. Please log in again.",
-              "message": "You've been logged out by the server. Please log in again. [403]", "errorType": "Meteor.Error"}
-NOT_ALLOWED = {"isClientSafe": True, "error": "not-allowed", "reason": "Not allowed", "message": "Not allowed [not-allowed]",
-               "errorType": "Meteor.Error"}
+LOGGED_OUT = {
+    "isClientSafe": True,
+    "error": 403,
+    "reason": "You've been logged out by the server. Please log in again.",
+    "message": "You've been logged out by the server. Please log in again. [403]",
+    "errorType": "Meteor.Error",
+}
+NOT_ALLOWED = {
+    "isClientSafe": True,
+    "error": "not-allowed",
+    "reason": "Not allowed",
+    "message": "Not allowed [not-allowed]",
+    "errorType": "Meteor.Error",
+}
 
 
 @dataclass(eq=False)
@@ -47,17 +58,26 @@ class Realtime:
     # -- fan-out of room messages ------------------------------------------------------------
     def _fan_out(self, message: dict, room: dict) -> None:
         for conn in list(self.connections):
-            for sub_id, param in conn.subs.items():
+            for param in conn.subs.values():
                 if param == "__my_messages__":
                     if conn.user is None or not self._in_my_messages(room, conn.user):
                         continue
                 elif param != room["_id"]:
                     continue  # a single room: access was checked when subscribing
                 participant = self.store.is_member(room, conn.user) if conn.user else True
-                meta = {"roomParticipant": participant, "roomType": room["t"],
-                        "roomName": room.get("name") or room.get("fname") or ""}
-                conn.outbox.put_nowait({"msg": "changed", "collection": "stream-room-messages", "id": "id",
-                                        "fields": {"eventName": param, "args": [to_ddp(message), meta]}})
+                meta = {
+                    "roomParticipant": participant,
+                    "roomType": room["t"],
+                    "roomName": room.get("name") or room.get("fname") or "",
+                }
+                conn.outbox.put_nowait(
+                    {
+                        "msg": "changed",
+                        "collection": "stream-room-messages",
+                        "id": "id",
+                        "fields": {"eventName": param, "args": [to_ddp(message), meta]},
+                    }
+                )
 
     def _in_my_messages(self, room: dict, user: User) -> bool:
         if room["t"] == "l":
@@ -145,18 +165,47 @@ class Realtime:
                 user.connections += 1
             conn.user = user
             expires = now().timestamp() + 90 * 86400
-            return {"msg": "result", "id": msg_id, "result": {"id": user._id, "token": resume, "tokenExpires": {"$date": int(expires * 1000)}, "type": "resume"}}
+            return {
+                "msg": "result",
+                "id": msg_id,
+                "result": {
+                    "id": user._id,
+                    "token": resume,
+                    "tokenExpires": {"$date": int(expires * 1000)},
+                    "type": "resume",
+                },
+            }
         if conn.user is None:
-            return {"msg": "result", "id": msg_id, "error": {"isClientSafe": True, "error": "error-not-allowed", "reason": "Not allowed",
-                                                            "message": "Not allowed [error-not-allowed]", "errorType": "Meteor.Error"}}
+            return {
+                "msg": "result",
+                "id": msg_id,
+                "error": {
+                    "isClientSafe": True,
+                    "error": "error-not-allowed",
+                    "reason": "Not allowed",
+                    "message": "Not allowed [error-not-allowed]",
+                    "errorType": "Meteor.Error",
+                },
+            }
         if method == "livechat:changeLivechatStatus":
             status = (params[0] or {}).get("status") if params and isinstance(params[0], dict) else None
-            conn.user.status_livechat = status or ("not-available" if conn.user.status_livechat == "available" else "available")
+            conn.user.status_livechat = status or (
+                "not-available" if conn.user.status_livechat == "available" else "available"
+            )
             return {"msg": "result", "id": msg_id}
         if method in ("UserPresence:setDefaultStatus", "UserPresence:online", "UserPresence:away"):
             return {"msg": "result", "id": msg_id, "result": True}
-        return {"msg": "result", "id": msg_id, "error": {"isClientSafe": True, "error": 404, "reason": f"Method '{method}' not found",
-                                                        "message": f"Method '{method}' not found [404]", "errorType": "Meteor.Error"}}
+        return {
+            "msg": "result",
+            "id": msg_id,
+            "error": {
+                "isClientSafe": True,
+                "error": 404,
+                "reason": f"Method '{method}' not found",
+                "message": f"Method '{method}' not found [404]",
+                "errorType": "Meteor.Error",
+            },
+        }
 
     def _sub(self, conn: Connection, data: dict) -> dict:
         sub_id, name, params = str(data.get("id")), data.get("name"), data.get("params") or []
@@ -164,7 +213,9 @@ class Realtime:
             return {"msg": "nosub", "id": sub_id, "error": NOT_ALLOWED}
         param = str(params[0])
         visitor_token = None
-        if len(params) > 1 and isinstance(params[1], dict):  # the livechat widget: {"useCollection": false, "args": [{"token": …}]}
+        if len(params) > 1 and isinstance(
+            params[1], dict
+        ):  # the livechat widget: {"useCollection": false, "args": [{"token": …}]}
             args = params[1].get("args") or [{}]
             visitor_token = args[0].get("token") if args and isinstance(args[0], dict) else None
         if param == "__my_messages__":

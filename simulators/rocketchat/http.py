@@ -5,6 +5,7 @@ Error bodies as Rocket.Chat's API layer writes them (apps/meteor/app/api/server/
 403 `{"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"}`,
 400 `{"success": false, "error": "…", "errorType": "error-…"}`.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Rocket.Chat posts: `livechat-started` when a visitor opens a chat, `command`/`co
 `transferData` on a forward, `livechat-close` on closing (with `token` when the visitor closed).
 Manual routing: a new chat waits as a queued inquiry until an online agent takes it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,17 @@ import json
 
 from aiohttp import web
 
-from simulators.rocketchat.http import ApiError, bad_request, body_of, current_user, forbidden, ok, paged, require, store_of
+from simulators.rocketchat.http import (
+    ApiError,
+    bad_request,
+    body_of,
+    current_user,
+    forbidden,
+    ok,
+    paged,
+    require,
+    store_of,
+)
 from simulators.rocketchat.store import Store, User, new_id, now
 
 
@@ -24,7 +35,12 @@ def _agent(user: User) -> dict:
 
 
 def _visitor_brief(visitor: dict) -> dict:
-    return {"_id": visitor["_id"], "username": visitor["username"], "token": visitor["token"], "status": visitor.get("status", "online")}
+    return {
+        "_id": visitor["_id"],
+        "username": visitor["username"],
+        "token": visitor["token"],
+        "status": visitor.get("status", "online"),
+    }
 
 
 def _visitor_or_fail(store: Store, token: str | None) -> dict:
@@ -40,22 +56,46 @@ async def register_visitor(request: web.Request) -> web.Response:
     data = body.get("visitor")
     if not isinstance(data, dict) or not data.get("token"):
         raise bad_request("Match error: Missing key 'token' in field visitor", "error-invalid-params")
-    visitor = store_of(request).add_visitor(str(data["token"]), data.get("name"), data.get("email"), data.get("phone"), data.get("department"))
+    visitor = store_of(request).add_visitor(
+        str(data["token"]), data.get("name"), data.get("email"), data.get("phone"), data.get("department")
+    )
     return ok({"visitor": visitor})
 
 
 async def open_room(request: web.Request) -> web.Response:
     store = store_of(request)
     visitor = _visitor_or_fail(store, request.query.get("token"))
-    existing = next((r for r in store.rooms.values() if r["t"] == "l" and r.get("open") and r["v"]["token"] == visitor["token"]), None)
+    existing = next(
+        (r for r in store.rooms.values() if r["t"] == "l" and r.get("open") and r["v"]["token"] == visitor["token"]),
+        None,
+    )
     if existing:
         return ok({"room": existing, "newRoom": False})
     if not store.online_agents():
         raise bad_request("Sorry, no online agents [no-agent-online]", "no-agent-online")
-    room = store.add_room("l", None, [], fname=visitor.get("name") or visitor["username"], v=_visitor_brief(visitor), open=True,
-                          waitingResponse=True, cl=False, source={"type": "api"})
-    inquiry = {"_id": new_id(), "rid": room["_id"], "name": room["fname"], "ts": room["ts"], "message": "", "status": "queued",
-               "v": _visitor_brief(visitor), "t": "l", "queuedAt": room["ts"], "_updatedAt": room["ts"]}
+    room = store.add_room(
+        "l",
+        None,
+        [],
+        fname=visitor.get("name") or visitor["username"],
+        v=_visitor_brief(visitor),
+        open=True,
+        waitingResponse=True,
+        cl=False,
+        source={"type": "api"},
+    )
+    inquiry = {
+        "_id": new_id(),
+        "rid": room["_id"],
+        "name": room["fname"],
+        "ts": room["ts"],
+        "message": "",
+        "status": "queued",
+        "v": _visitor_brief(visitor),
+        "t": "l",
+        "queuedAt": room["ts"],
+        "_updatedAt": room["ts"],
+    }
     store.inquiries[inquiry["_id"]] = inquiry
     store.add_message(room, _visitor_sender(visitor), "", t="livechat-started", token=visitor["token"])
     return ok({"room": room, "newRoom": True})
@@ -70,7 +110,9 @@ async def visitor_message(request: web.Request) -> web.Response:
         raise bad_request("Invalid room [invalid-room]", "invalid-room")
     if not room.get("open"):
         raise bad_request("Room closed [room-closed]", "room-closed")
-    message = store.add_message(room, _visitor_sender(visitor), str(body.get("msg") or ""), _id=body.get("_id"), token=visitor["token"])
+    message = store.add_message(
+        room, _visitor_sender(visitor), str(body.get("msg") or ""), _id=body.get("_id"), token=visitor["token"]
+    )
     return ok({"message": message})
 
 
@@ -94,7 +136,14 @@ async def visitor_close(request: web.Request) -> web.Response:
     if not room.get("open"):
         raise bad_request("Room closed [room-closed]", "room-closed")
     comment = "Closed by visitor"
-    close_room(store, room, {"_id": visitor["_id"], "username": visitor["username"]}, "visitor", comment, token=visitor["token"])
+    close_room(
+        store,
+        room,
+        {"_id": visitor["_id"], "username": visitor["username"]},
+        "visitor",
+        comment,
+        token=visitor["token"],
+    )
     return ok({"rid": room["_id"], "comment": comment})
 
 
@@ -129,8 +178,10 @@ async def inquiries_take(request: web.Request) -> web.Response:
     store = store_of(request)
     inquiry = store.inquiries.get(body.get("inquiryId") or "")
     if inquiry is None or inquiry["status"] != "queued":
-        raise bad_request("Inquiry already taken [error-inquiry-taken]" if inquiry else "Inquiry not found [error-not-found]",
-                          "error-inquiry-taken" if inquiry else "error-not-found")
+        raise bad_request(
+            "Inquiry already taken [error-inquiry-taken]" if inquiry else "Inquiry not found [error-not-found]",
+            "error-inquiry-taken" if inquiry else "error-not-found",
+        )
     agent = store.users.get(body.get("userId") or user._id) or user
     if agent.status_livechat != "available" or agent.connections <= 0:
         raise bad_request("Agent is not online [error-agent-offline]", "error-agent-offline")
@@ -158,7 +209,7 @@ async def room_forward(request: web.Request) -> web.Response:
     store = store_of(request)
     room = store.rooms.get(body.get("roomId") or "")
     if room is None or room["t"] != "l" or not room.get("open"):
-        raise bad_request("The required \"roomId\" param is invalid [error-invalid-room]", "error-invalid-room")
+        raise bad_request('The required "roomId" param is invalid [error-invalid-room]', "error-invalid-room")
     target = store.users.get(body.get("userId") or "")
     if target is None or "livechat-agent" not in target.roles:
         raise bad_request("Invalid agent [error-invalid-agent]", "error-invalid-agent")
@@ -167,10 +218,19 @@ async def room_forward(request: web.Request) -> web.Response:
         raise forbidden()
     previous = store.users.get(served.get("_id", ""))
     stamp = now()
-    store.add_message(room, _agent(user), "", t="livechat_transfer_history", transferData={
-        "transferredBy": {"_id": user._id, "username": user.username, "name": user.name, "type": "agent"},
-        "ts": stamp, "scope": "agent", "comment": body.get("comment") or "",
-        "transferredTo": {"_id": target._id, "username": target.username, "name": target.name}})
+    store.add_message(
+        room,
+        _agent(user),
+        "",
+        t="livechat_transfer_history",
+        transferData={
+            "transferredBy": {"_id": user._id, "username": user.username, "name": user.name, "type": "agent"},
+            "ts": stamp,
+            "scope": "agent",
+            "comment": body.get("comment") or "",
+            "transferredTo": {"_id": target._id, "username": target.username, "name": target.name},
+        },
+    )
     if previous is not None:
         room["__members"].discard(previous.username)
         store.add_message(room, _agent(previous), previous.username, t="ul")
@@ -197,12 +257,21 @@ async def room_close_by_user(request: web.Request) -> web.Response:
 def close_room(store: Store, room: dict, closed_by: dict, closer: str, comment: str, token: str | None = None) -> None:
     stamp = now()
     room.pop("open", None)
-    room.update(closedAt=stamp, closedBy=closed_by, closer=closer, _updatedAt=stamp,
-                metrics={"chatDuration": (stamp - room["ts"]).total_seconds()})
+    room.update(
+        closedAt=stamp,
+        closedBy=closed_by,
+        closer=closer,
+        _updatedAt=stamp,
+        metrics={"chatDuration": (stamp - room["ts"]).total_seconds()},
+    )
     for inquiry in store.inquiries.values():
         if inquiry["rid"] == room["_id"]:
             inquiry.update(status="closed", _updatedAt=stamp)
-    sender = _agent(store.users[closed_by["_id"]]) if closed_by["_id"] in store.users else {**closed_by, "name": closed_by["username"]}
+    sender = (
+        _agent(store.users[closed_by["_id"]])
+        if closed_by["_id"] in store.users
+        else {**closed_by, "name": closed_by["username"]}
+    )
     store.add_message(room, sender, comment, t="livechat-close", token=token)
 
 
@@ -266,8 +335,11 @@ async def livechat_users(request: web.Request) -> web.Response:
             target.roles.append(role)
         return ok({"user": {"_id": target._id, "username": target.username}})
     text = request.query.get("text", "").lower()
-    users = [{**u.public(), "statusLivechat": u.status_livechat, "emails": u.emails} for u in store.users.values()
-             if role in u.roles and (not text or text in u.username.lower() or text in u.name.lower())]
+    users = [
+        {**u.public(), "statusLivechat": u.status_livechat, "emails": u.emails}
+        for u in store.users.values()
+        if role in u.roles and (not text or text in u.username.lower() or text in u.name.lower())
+    ]
     return paged(request, users, "users", ("username", 1))
 
 

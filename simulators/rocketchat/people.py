@@ -2,13 +2,15 @@
 visitors on the website widget, agents and managers in Omnichannel, admins. Tests and the demo
 use this against the simulator; it would work the same against a real server.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import websocket
@@ -29,9 +31,18 @@ class _Rest:
         self.http.trust_env = False
         self.headers: dict[str, str] = {}
 
-    def call(self, method: str, endpoint: str, body: dict | None = None, params: dict | None = None, ok: tuple[int, ...] = (200,)) -> dict:
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        body: dict | None = None,
+        params: dict | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> dict:
         for _ in range(20):
-            resp = self.http.request(method, f"{self.server}/api/v1/{endpoint}", json=body, params=params, headers=self.headers, timeout=15)
+            resp = self.http.request(
+                method, f"{self.server}/api/v1/{endpoint}", json=body, params=params, headers=self.headers, timeout=15
+            )
             if resp.status_code == 429:
                 reset = float(resp.headers.get("X-RateLimit-Reset", time.time() * 1000 + 1000))
                 time.sleep(min(max(reset / 1000 - time.time(), 0.05), 61))
@@ -95,7 +106,9 @@ class Stream:
 
     def follow(self, room: str = "__my_messages__", visitor_token: str | None = None) -> dict:
         # The livechat widget passes its token as Rocket.Chat's livechat client does.
-        params: list = [room, {"useCollection": False, "args": [{"token": visitor_token}]}] if visitor_token else [room, False]
+        params: list = (
+            [room, {"useCollection": False, "args": [{"token": visitor_token}]}] if visitor_token else [room, False]
+        )
         return self.request({"msg": "sub", "name": "stream-room-messages", "params": params})
 
     def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 20.0, since: int = 0) -> dict:
@@ -108,7 +121,9 @@ class Stream:
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"no matching message within {timeout} s; saw {[m.get('msg') for m, _ in self.messages[-10:]]}")
+                    raise TimeoutError(
+                        f"no matching message within {timeout} s; saw {[m.get('msg') for m, _ in self.messages[-10:]]}"
+                    )
                 self._cond.wait(remaining)
 
     def close(self) -> None:
@@ -155,9 +170,19 @@ class User:
         assert self.stream is not None
         return self.stream.wait_for(predicate, timeout, since)
 
-    def wait_for_reply(self, rid: str, from_username: str, since: int, timeout: float = 20.0, contains: str | None = None) -> dict:
-        return self.wait_for(lambda m: m.get("rid") == rid and m.get("u", {}).get("username") == from_username and not m.get("t")
-                             and (contains is None or contains in _text_of(m)), timeout, since)
+    def wait_for_reply(
+        self, rid: str, from_username: str, since: int, timeout: float = 20.0, contains: str | None = None
+    ) -> dict:
+        return self.wait_for(
+            lambda m: (
+                m.get("rid") == rid
+                and m.get("u", {}).get("username") == from_username
+                and not m.get("t")
+                and (contains is None or contains in _text_of(m))
+            ),
+            timeout,
+            since,
+        )
 
     def close(self) -> None:
         if self.stream:
@@ -202,9 +227,20 @@ class Agent(User):
 
 
 class Admin(User):
-    def create_user(self, username: str, password: str, roles: list[str] | None = None, name: str | None = None) -> dict:
-        return self.rest.call("POST", "users.create", {"username": username, "password": password, "name": name or username,
-                                                        "email": f"{username}@example.com", "roles": roles or ["user"]})["user"]
+    def create_user(
+        self, username: str, password: str, roles: list[str] | None = None, name: str | None = None
+    ) -> dict:
+        return self.rest.call(
+            "POST",
+            "users.create",
+            {
+                "username": username,
+                "password": password,
+                "name": name or username,
+                "email": f"{username}@example.com",
+                "roles": roles or ["user"],
+            },
+        )["user"]
 
     def make_agent(self, username: str) -> None:
         self.rest.call("POST", "livechat/users/agent", {"username": username})
@@ -222,12 +258,16 @@ class Admin(User):
 class Visitor:
     """A website visitor using the livechat widget's API (no account, a token)."""
 
-    def __init__(self, server: str, name: str, email: str | None = None, phone: str | None = None, token: str | None = None):
+    def __init__(
+        self, server: str, name: str, email: str | None = None, phone: str | None = None, token: str | None = None
+    ):
         self.server = server
         self.rest = _Rest(server)
         self.token = token or uuid.uuid4().hex
         body = {"token": self.token, "name": name, "email": email, "phone": phone}
-        self.visitor = self.rest.call("POST", "livechat/visitor", {"visitor": {k: v for k, v in body.items() if v}})["visitor"]
+        self.visitor = self.rest.call("POST", "livechat/visitor", {"visitor": {k: v for k, v in body.items() if v}})[
+            "visitor"
+        ]
         self.rid: str | None = None
         self.stream: Stream | None = None
 
@@ -238,7 +278,9 @@ class Visitor:
         return self.rid
 
     def say(self, text: str) -> dict:
-        return self.rest.call("POST", "livechat/message", {"token": self.token, "rid": self.rid, "msg": text})["message"]
+        return self.rest.call("POST", "livechat/message", {"token": self.token, "rid": self.rid, "msg": text})[
+            "message"
+        ]
 
     def history(self) -> list[dict]:
         """Everything the widget shows: every message of the room."""

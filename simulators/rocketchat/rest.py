@@ -1,5 +1,6 @@
 """Core REST routes of the loopback Rocket.Chat (apps/meteor/app/api/server/v1/*.ts): login,
 users, direct messages, channels, history, sending, sync, subscriptions, settings."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +34,9 @@ def _parse_date(text: str | None) -> dt.datetime | None:
         try:
             return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.timezone.utc)
         except ValueError:
-            raise bad_request("The \"lastUpdate\" query parameter must be a valid date.", "error-lastUpdate-param-invalid") from None
+            raise bad_request(
+                'The "lastUpdate" query parameter must be a valid date.', "error-lastUpdate-param-invalid"
+            ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
@@ -62,7 +65,9 @@ async def login(request: web.Request) -> web.Response:
 def _me(user: User) -> dict:
     from simulators.rocketchat.store import to_rest
 
-    return to_rest({**user.full(), "settings": {"preferences": {}}, "email": user.emails[0]["address"] if user.emails else None})
+    return to_rest(
+        {**user.full(), "settings": {"preferences": {}}, "email": user.emails[0]["address"] if user.emails else None}
+    )
 
 
 async def me(request: web.Request) -> web.Response:
@@ -97,8 +102,12 @@ async def users_create(request: web.Request) -> web.Response:
             raise bad_request(f"Match error: Missing key '{key}'", "error-invalid-params")
     store = store_of(request)
     if store.user_by_name(body["username"]):
-        raise bad_request(f"{body['username']} is already in use :( [error-field-unavailable]", "error-field-unavailable")
-    user = store.add_user(body["username"], body["password"], body.get("roles") or ["user"], body["name"], body["email"])
+        raise bad_request(
+            f"{body['username']} is already in use :( [error-field-unavailable]", "error-field-unavailable"
+        )
+    user = store.add_user(
+        body["username"], body["password"], body.get("roles") or ["user"], body["name"], body["email"]
+    )
     return ok({"user": user.full()})
 
 
@@ -140,9 +149,11 @@ async def channels_create(request: web.Request) -> web.Response:
     store = store_of(request)
     name = str(body.get("name") or "")
     if not name:
-        raise bad_request("Body param \"name\" is required", "error-invalid-params")
+        raise bad_request('Body param "name" is required', "error-invalid-params")
     if store.room_by_name(name):
-        raise bad_request(f"A channel with name '{name}' exists [error-duplicate-channel-name]", "error-duplicate-channel-name")
+        raise bad_request(
+            f"A channel with name '{name}' exists [error-duplicate-channel-name]", "error-duplicate-channel-name"
+        )
     members = [user.username] + [m for m in body.get("members") or [] if store.user_by_name(m)]
     room = store.add_room("c", name, members, u={"_id": user._id, "username": user.username})
     return ok({"channel": room})
@@ -152,7 +163,10 @@ def _room_for(request: web.Request, user: User, room_id: str | None = None, name
     store = store_of(request)
     room = store.rooms.get(room_id or "") if room_id else (store.room_by_name(name or "") if name else None)
     if room is None:
-        raise bad_request("The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", "error-room-not-found")
+        raise bad_request(
+            'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
+            "error-room-not-found",
+        )
     if not store.can_read(room, user):
         raise forbidden()
     return room
@@ -160,7 +174,9 @@ def _room_for(request: web.Request, user: User, room_id: str | None = None, name
 
 async def room_info(request: web.Request) -> web.Response:
     user = current_user(request)
-    room = _room_for(request, user, request.query.get("roomId"), request.query.get("roomName") or request.query.get("roomName"))
+    room = _room_for(
+        request, user, request.query.get("roomId"), request.query.get("roomName") or request.query.get("roomName")
+    )
     return ok({"room": room} if "rooms.info" in request.path else {"channel": room})
 
 
@@ -169,7 +185,10 @@ async def history(request: web.Request) -> web.Response:
     room = _room_for(request, user, request.query.get("roomId"), request.query.get("roomName"))
     expected = {"im": "d", "dm": "d", "channels": "c", "groups": "p"}[request.path.split("/")[3].split(".")[0]]
     if room["t"] != expected:
-        raise bad_request("The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]", "error-room-not-found")
+        raise bad_request(
+            'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
+            "error-room-not-found",
+        )
     messages = list(store_of(request).messages[room["_id"]])
     latest, oldest = _parse_date(request.query.get("latest")), _parse_date(request.query.get("oldest"))
     if latest:
@@ -193,9 +212,22 @@ async def subscriptions_get(request: web.Request) -> web.Response:
         if room["t"] != "l" and store.is_member(room, user):
             other = [n for n in room.get("usernames", []) if n != user.username]
             name = room.get("name") or (other[0] if other else user.username)
-            subs.append({"_id": room["_id"] + user._id, "rid": room["_id"], "t": room["t"], "name": name, "fname": room.get("fname", name),
-                         "u": {"_id": user._id, "username": user.username}, "open": True, "alert": False, "unread": 0,
-                         "ts": room["ts"], "_updatedAt": room["_updatedAt"], "ls": room["_updatedAt"]})
+            subs.append(
+                {
+                    "_id": room["_id"] + user._id,
+                    "rid": room["_id"],
+                    "t": room["t"],
+                    "name": name,
+                    "fname": room.get("fname", name),
+                    "u": {"_id": user._id, "username": user.username},
+                    "open": True,
+                    "alert": False,
+                    "unread": 0,
+                    "ts": room["ts"],
+                    "_updatedAt": room["_updatedAt"],
+                    "ls": room["_updatedAt"],
+                }
+            )
     return ok({"update": subs, "remove": []})
 
 
@@ -228,11 +260,19 @@ async def post_message(request: web.Request) -> web.Response:
         room = store.room_by_name(target[1:]) if target.startswith("#") else None
         if target.startswith("@"):
             other = store.user_by_name(target[1:])
-            room = other and (store.dm_between(user.username, other.username) or store.add_room("d", None, [user.username, other.username]))
+            room = other and (
+                store.dm_between(user.username, other.username)
+                or store.add_room("d", None, [user.username, other.username])
+            )
         rid = room["_id"] if room else None
     if not rid:
         raise bad_request("Invalid channel", "invalid-channel")
-    message = _post(request, user, rid, {"msg": body.get("text", ""), "attachments": body.get("attachments"), "tmid": body.get("tmid")})
+    message = _post(
+        request,
+        user,
+        rid,
+        {"msg": body.get("text", ""), "attachments": body.get("attachments"), "tmid": body.get("tmid")},
+    )
     return ok({"ts": int(message["ts"].timestamp() * 1000), "channel": rid, "message": message})
 
 
@@ -250,8 +290,12 @@ def _post(request: web.Request, user: User, rid: str, message: dict) -> dict:
     if message.get("_id") and store.find_message(message["_id"]):
         # The same client-chosen _id twice: Rocket.Chat refuses the duplicate insert.
         raise bad_request("Message already exists", "error-message-already-exists")
-    extra = {"attachments": message.get("attachments") or None, "tmid": message.get("tmid") or None,
-             "alias": message.get("alias") or None, "bot": {"i": user._id} if user.type == "bot" else None}
+    extra = {
+        "attachments": message.get("attachments") or None,
+        "tmid": message.get("tmid") or None,
+        "alias": message.get("alias") or None,
+        "bot": {"i": user._id} if user.type == "bot" else None,
+    }
     return store.add_message(room, _sender(user), text, _id=message.get("_id"), **extra)
 
 
@@ -260,14 +304,19 @@ async def sync_messages(request: web.Request) -> web.Response:
     room = _room_for(request, user, request.query.get("roomId"))
     last_update = _parse_date(request.query.get("lastUpdate"))
     if last_update is None:
-        raise bad_request("The required \"lastUpdate\" query param is missing.", "error-lastUpdate-param-not-provided")
+        raise bad_request('The required "lastUpdate" query param is missing.', "error-lastUpdate-param-not-provided")
     updated = [m for m in store_of(request).messages[room["_id"]] if m["_updatedAt"] > last_update]
     updated.sort(key=lambda m: m["ts"], reverse=True)
     return ok({"result": {"updated": updated, "deleted": []}})
 
 
 # -- settings and info ----------------------------------------------------------------------
-PUBLIC_SETTINGS = ("Message_MaxAllowedSize", "Site_Name", "Message_AllowUnrecognizedSlashCommand", "Livechat_Routing_Method")
+PUBLIC_SETTINGS = (
+    "Message_MaxAllowedSize",
+    "Site_Name",
+    "Message_AllowUnrecognizedSlashCommand",
+    "Livechat_Routing_Method",
+)
 
 
 async def settings_public(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@
 roles `bot` + `livechat-manager`, and the channel `general` (admin, alice, bob, maria, carol,
 salesforce-bot). Routing is manual: a new chat waits as an inquiry until an agent takes it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,18 +21,26 @@ import time
 from aiohttp import web
 
 from simulators.rocketchat import livechat as rc_sim_livechat
-
 from simulators.rocketchat import rest as rc_sim_rest
-from simulators.rocketchat.controls import Controls, RateLimiter, add_routes as add_control_routes, too_many
+from simulators.rocketchat.controls import Controls, RateLimiter, too_many
+from simulators.rocketchat.controls import add_routes as add_control_routes
 from simulators.rocketchat.ddp import Realtime
 from simulators.rocketchat.http import ApiError, resolve_user
 from simulators.rocketchat.store import Store
 
-PUBLIC_ROUTES = {"login", "info", "settings.public", "livechat/visitor", "livechat/room", "livechat/message", "livechat/room.close"}
+PUBLIC_ROUTES = {
+    "login",
+    "info",
+    "settings.public",
+    "livechat/visitor",
+    "livechat/room",
+    "livechat/message",
+    "livechat/room.close",
+}
 
 
 def route_of(path: str) -> str:
-    route = path[len("/api/v1/"):]
+    route = path[len("/api/v1/") :]
     if route.startswith("livechat/messages.history/"):
         return "livechat/messages.history"
     return route
@@ -52,7 +61,9 @@ async def api_layer(request: web.Request, handler):
     if fault is not None:
         if fault.status == 429:
             reset_ms = int(time.time() * 1000) + 1500
-            return too_many(1.5, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_ms)})
+            return too_many(
+                1.5, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_ms)}
+            )
         return web.json_response({"success": False, "error": "Internal server error"}, status=fault.status)
     if user is None and route not in PUBLIC_ROUTES and route != "livechat/messages.history":
         msg = "You must be logged in to do this."
@@ -69,7 +80,11 @@ async def api_layer(request: web.Request, handler):
     except web.HTTPNotFound:
         response = web.json_response({"success": False, "error": "Not found"}, status=404)
     except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
-        print(f"simulator error on {request.method} {request.path}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(
+            f"simulator error on {request.method} {request.path}: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         response = web.json_response({"success": False, "error": "Internal server error"}, status=500)
     for key, value in headers.items():
         response.headers[key] = value
@@ -90,7 +105,12 @@ def seed_demo(store: Store, admin_name: str) -> None:
 
 def build_app(store: Store, realtime: Realtime, rate_limit: int) -> web.Application:
     app = web.Application(middlewares=[api_layer])
-    app["store"], app["realtime"], app["controls"], app["limiter"] = store, realtime, Controls(), RateLimiter(rate_limit)
+    app["store"], app["realtime"], app["controls"], app["limiter"] = (
+        store,
+        realtime,
+        Controls(),
+        RateLimiter(rate_limit),
+    )
     rc_sim_rest.add_routes(app)
     rc_sim_livechat.add_routes(app)
     add_control_routes(app)

@@ -4,13 +4,15 @@ Field names and shapes follow Rocket.Chat's core typings (IUser, IRoom/IOmnichan
 IMessage, ILivechatVisitor, ILivechatInquiryRecord). Dates are kept as datetimes and rendered
 as ISO strings for REST and `{"$date": ms}` for the realtime API.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 _ID_CHARS = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -18,10 +20,31 @@ _ID_CHARS = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     "admin": {"*"},
     "bot": {"api-bypass-rate-limit", "view-c-room", "create-d", "view-d-room", "view-p-room", "view-joined-room"},
-    "user": {"create-c", "create-d", "view-c-room", "view-d-room", "view-p-room", "view-joined-room", "create-personal-access-tokens"},
-    "livechat-agent": {"view-l-room", "close-livechat-room", "transfer-livechat-guest", "view-livechat-room-closed-by-another-agent"},
-    "livechat-manager": {"view-livechat-rooms", "view-l-room", "manage-livechat-agents", "manage-livechat-managers", "view-livechat-manager",
-                         "close-others-livechat-room", "transfer-livechat-guest", "view-livechat-room-closed-by-another-agent"},
+    "user": {
+        "create-c",
+        "create-d",
+        "view-c-room",
+        "view-d-room",
+        "view-p-room",
+        "view-joined-room",
+        "create-personal-access-tokens",
+    },
+    "livechat-agent": {
+        "view-l-room",
+        "close-livechat-room",
+        "transfer-livechat-guest",
+        "view-livechat-room-closed-by-another-agent",
+    },
+    "livechat-manager": {
+        "view-livechat-rooms",
+        "view-l-room",
+        "manage-livechat-agents",
+        "manage-livechat-managers",
+        "view-livechat-manager",
+        "close-others-livechat-room",
+        "transfer-livechat-guest",
+        "view-livechat-room-closed-by-another-agent",
+    },
 }
 
 
@@ -80,12 +103,25 @@ class User:
         return any("*" in ROLE_PERMISSIONS.get(r, ()) or permission in ROLE_PERMISSIONS.get(r, ()) for r in self.roles)
 
     def public(self) -> dict:
-        return {"_id": self._id, "username": self.username, "name": self.name, "type": self.type, "active": self.active,
-                "status": "online", "utcOffset": 0}
+        return {
+            "_id": self._id,
+            "username": self.username,
+            "name": self.name,
+            "type": self.type,
+            "active": self.active,
+            "status": "online",
+            "utcOffset": 0,
+        }
 
     def full(self) -> dict:
-        return {**self.public(), "roles": list(self.roles), "emails": list(self.emails), "statusLivechat": self.status_livechat,
-                "createdAt": self.created, "_updatedAt": self.created}
+        return {
+            **self.public(),
+            "roles": list(self.roles),
+            "emails": list(self.emails),
+            "statusLivechat": self.status_livechat,
+            "createdAt": self.created,
+            "_updatedAt": self.created,
+        }
 
 
 class Store:
@@ -96,16 +132,28 @@ class Store:
         self.messages: dict[str, list[dict]] = {}
         self.visitors: dict[str, dict] = {}  # token -> visitor
         self.inquiries: dict[str, dict] = {}
-        self.settings: dict[str, Any] = {"Message_MaxAllowedSize": 5000, "Livechat_Routing_Method": "Manual_Selection",
-                                         "Message_AllowUnrecognizedSlashCommand": False, "Site_Name": "Rocket.Chat (simulated)"}
+        self.settings: dict[str, Any] = {
+            "Message_MaxAllowedSize": 5000,
+            "Livechat_Routing_Method": "Manual_Selection",
+            "Message_AllowUnrecognizedSlashCommand": False,
+            "Site_Name": "Rocket.Chat (simulated)",
+        }
         self.listeners: list[Callable[[dict, dict], None]] = []  # (message, room) on every insert/update
         self._guest = 0
 
     # -- users ---------------------------------------------------------------------------
-    def add_user(self, username: str, password: str, roles: list[str], name: str | None = None, email: str | None = None) -> User:
+    def add_user(
+        self, username: str, password: str, roles: list[str], name: str | None = None, email: str | None = None
+    ) -> User:
         with self.lock:
-            user = User(new_id(), username, name or username, password, list(roles),
-                        [{"address": email or f"{username}@example.com", "verified": True}])
+            user = User(
+                new_id(),
+                username,
+                name or username,
+                password,
+                list(roles),
+                [{"address": email or f"{username}@example.com", "verified": True}],
+            )
             if "bot" in roles:
                 user.type = "bot"
             self.users[user._id] = user
@@ -127,8 +175,16 @@ class Store:
     def add_room(self, t: str, name: str | None, members: list[str], **extra: Any) -> dict:
         with self.lock:
             stamp = now()
-            room = {"_id": new_id(), "t": t, "ts": stamp, "_updatedAt": stamp, "msgs": 0, "usersCount": len(members),
-                    "__members": set(members), **extra}
+            room = {
+                "_id": new_id(),
+                "t": t,
+                "ts": stamp,
+                "_updatedAt": stamp,
+                "msgs": 0,
+                "usersCount": len(members),
+                "__members": set(members),
+                **extra,
+            }
             if name:
                 room["name"] = name
                 room.setdefault("fname", name)
@@ -165,11 +221,22 @@ class Store:
         return self.is_member(room, user) or user.can("*")
 
     # -- messages ------------------------------------------------------------------------
-    def add_message(self, room: dict, user: dict, msg: str = "", t: str | None = None, _id: str | None = None, **extra: Any) -> dict:
+    def add_message(
+        self, room: dict, user: dict, msg: str = "", t: str | None = None, _id: str | None = None, **extra: Any
+    ) -> dict:
         with self.lock:
             stamp = now()
-            message = {"_id": _id or new_id(), "rid": room["_id"], "msg": msg, "ts": stamp, "u": user, "_updatedAt": stamp,
-                       "mentions": [], "channels": [], **{k: v for k, v in extra.items() if v is not None}}
+            message = {
+                "_id": _id or new_id(),
+                "rid": room["_id"],
+                "msg": msg,
+                "ts": stamp,
+                "u": user,
+                "_updatedAt": stamp,
+                "mentions": [],
+                "channels": [],
+                **{k: v for k, v in extra.items() if v is not None},
+            }
             if t:
                 message["t"] = t
                 message["groupable"] = False
@@ -206,13 +273,21 @@ class Store:
         self._emit(message, room)
 
     # -- livechat ------------------------------------------------------------------------
-    def add_visitor(self, token: str, name: str | None, email: str | None, phone: str | None, department: str | None = None) -> dict:
+    def add_visitor(
+        self, token: str, name: str | None, email: str | None, phone: str | None, department: str | None = None
+    ) -> dict:
         with self.lock:
             visitor = self.visitors.get(token)
             stamp = now()
             if visitor is None:
                 self._guest += 1
-                visitor = {"_id": new_id(), "token": token, "username": f"guest-{self._guest}", "ts": stamp, "status": "online"}
+                visitor = {
+                    "_id": new_id(),
+                    "token": token,
+                    "username": f"guest-{self._guest}",
+                    "ts": stamp,
+                    "status": "online",
+                }
                 self.visitors[token] = visitor
             if name:
                 visitor["name"] = name
@@ -229,4 +304,8 @@ class Store:
         return next((v for v in self.visitors.values() if v["_id"] == visitor_id), None)
 
     def online_agents(self) -> list[User]:
-        return [u for u in self.users.values() if "livechat-agent" in u.roles and u.status_livechat == "available" and u.connections > 0]
+        return [
+            u
+            for u in self.users.values()
+            if "livechat-agent" in u.roles and u.status_livechat == "available" and u.connections > 0
+        ]

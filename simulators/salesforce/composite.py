@@ -3,6 +3,7 @@
 `allOrNone` a failing subrequest rolls back the ones before it; every other entry then reports
 400 PROCESSING_HALTED, as Salesforce does. The series counts as one API call.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ from simulators.salesforce.schema import SCHEMA
 from simulators.salesforce.store import SfError, Store
 
 MAX_SUBREQUESTS = 25
-HALTED = [{"errorCode": "PROCESSING_HALTED",
-           "message": "The transaction was rolled back since another operation in the same transaction failed."}]
+HALTED = [
+    {
+        "errorCode": "PROCESSING_HALTED",
+        "message": "The transaction was rolled back since another operation in the same transaction failed.",
+    }
+]
 _REF = re.compile(r"^[A-Za-z0-9_]+$")
 _URL = re.compile(r"^/services/data/v(\d+\.\d)/sobjects/(\w+)(?:/([A-Za-z0-9]+))?/?$")
 _CHAIN = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}")
@@ -21,14 +26,20 @@ _CHAIN = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}")
 
 def run(store: Store, body: Any) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
-        raise SfError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of composite request: compositeRequest is required")
+        raise SfError(
+            400, "JSON_PARSER_ERROR", "Cannot deserialize instance of composite request: compositeRequest is required"
+        )
     subrequests = body["compositeRequest"]
     if not 1 <= len(subrequests) <= MAX_SUBREQUESTS:
         raise SfError(400, "INVALID_INPUT", f"The number of subrequests must be between 1 and {MAX_SUBREQUESTS}")
     refs = [s.get("referenceId") if isinstance(s, dict) else None for s in subrequests]
     for ref in refs:
         if not isinstance(ref, str) or not _REF.match(ref):
-            raise SfError(400, "INVALID_INPUT", f"Invalid reference id: {ref}. Reference IDs can only contain alphanumeric characters and underscores.")
+            raise SfError(
+                400,
+                "INVALID_INPUT",
+                f"Invalid reference id: {ref}. Reference IDs can only contain alphanumeric characters and underscores.",
+            )
     if len(set(refs)) != len(refs):
         raise SfError(400, "INVALID_INPUT", "Duplicate reference id in the composite request.")
     all_or_none = bool(body.get("allOrNone"))
@@ -53,16 +64,25 @@ def run(store: Store, body: Any) -> dict:
         if failed and all_or_none:
             for action in reversed(undo):
                 action()
-            out = [e if e["httpStatusCode"] >= 400 else {**e, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400} for e in out]
+            out = [
+                e if e["httpStatusCode"] >= 400 else {**e, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
+                for e in out
+            ]
     return {"compositeResponse": out}
 
 
 def _resolve(value: Any, done: dict[str, dict]) -> Any:
     if isinstance(value, str):
+
         def swap(m: re.Match) -> str:
             if m.group(1) not in done or m.group(2) not in done[m.group(1)]:
-                raise SfError(400, "PROCESSING_HALTED", f"Invalid reference specified. No value for {m.group(1)}.{m.group(2)} found in {m.group(1)}.")
+                raise SfError(
+                    400,
+                    "PROCESSING_HALTED",
+                    f"Invalid reference specified. No value for {m.group(1)}.{m.group(2)} found in {m.group(1)}.",
+                )
             return str(done[m.group(1)][m.group(2)])
+
         return _CHAIN.sub(swap, value)
     if isinstance(value, dict):
         return {k: _resolve(v, done) for k, v in value.items()}

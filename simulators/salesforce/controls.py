@@ -1,5 +1,6 @@
 """Test controls under `/_sim/`, a prefix no Salesforce client uses: faults, sessions, usage,
 records and call counts. They never count as API calls."""
+
 from __future__ import annotations
 
 import time
@@ -55,13 +56,15 @@ async def fault(request: web.Request) -> web.Response:
         return sf_json({"ok": True})
     body = await _body(request)
     seconds, count = body.get("seconds"), body.get("count")
-    org.faults.append(Fault(
-        status=body.get("status"),
-        until=time.time() + float(seconds) if seconds is not None else None,
-        remaining=int(count) if count is not None else None,
-        delay=float(body.get("delay") or 0),
-        routes=set(body["routes"]) if body.get("routes") else None,
-    ))
+    org.faults.append(
+        Fault(
+            status=body.get("status"),
+            until=time.time() + float(seconds) if seconds is not None else None,
+            remaining=int(count) if count is not None else None,
+            delay=float(body.get("delay") or 0),
+            routes=set(body["routes"]) if body.get("routes") else None,
+        )
+    )
     return sf_json({"ok": True})
 
 
@@ -108,7 +111,14 @@ async def rules(request: web.Request) -> web.Response:
         store.rules.clear()
         return sf_json({"ok": True})
     body = await _body(request)
-    store.rules.append((str(body["sobject"]), str(body["field"]), str(body["refuse"]), str(body.get("message") or "Refused by a validation rule.")))
+    store.rules.append(
+        (
+            str(body["sobject"]),
+            str(body["field"]),
+            str(body["refuse"]),
+            str(body.get("message") or "Refused by a validation rule."),
+        )
+    )
     return sf_json({"ok": True})
 
 
@@ -116,8 +126,13 @@ async def users(request: web.Request) -> web.Response:
     org: Org = request.app["org"]
     body = await _body(request)
     name = str(body.get("username") or "")
-    org.issuer.users[name] = User(name, org.store.user_id, bool(body.get("preauthorized", True)),
-                                  bool(body.get("active", True)), bool(body.get("app_access", True)))
+    org.issuer.users[name] = User(
+        name,
+        org.store.user_id,
+        bool(body.get("preauthorized", True)),
+        bool(body.get("active", True)),
+        bool(body.get("app_access", True)),
+    )
     return sf_json({"ok": True})
 
 

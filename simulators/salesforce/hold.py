@@ -7,6 +7,7 @@ it or when its client disconnects: like Salesforce, the org finishes a request i
 whether or not anyone is still listening. "lost" is a request that never arrived: if its client
 disconnects while it is held, the org drops it unprocessed. `GET /_sim/hold` tells how many requests are held right now.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,7 @@ class Holds:
     def arm(self, routes: set[str], phase: str, count: int) -> None:
         self.armed.append(Hold(routes, phase, count))
 
-    def take(self, route: str) -> "_Waiter | None":
+    def take(self, route: str) -> _Waiter | None:
         for hold in self.armed:
             if hold.remaining > 0 and route in hold.routes:
                 hold.remaining -= 1

@@ -7,6 +7,7 @@ approved this consumer", "inactive user"; `invalid_client_id`; `unsupported_gran
 unknown username answers like a user who is not pre-authorised: Salesforce does not reveal
 whether a username exists.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -71,14 +72,18 @@ class TokenIssuer:
         if unverified.get("iss") != self.consumer_key:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         try:
-            jwt.decode(assertion, self._public_key, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False})
+            jwt.decode(
+                assertion, self._public_key, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False}
+            )
         except jwt.PyJWTError:
             raise OAuthError("invalid_grant", "invalid assertion") from None
         aud = unverified.get("aud")
         if not any(isinstance(a, str) and a in self.audiences for a in (aud if isinstance(aud, list) else [aud])):
             raise OAuthError("invalid_grant", "audience is invalid")
         exp = unverified.get("exp")
-        if isinstance(exp, str) and exp.strip().isdigit():  # simple-salesforce sends it as text; Salesforce accepts that
+        if (
+            isinstance(exp, str) and exp.strip().isdigit()
+        ):  # simple-salesforce sends it as text; Salesforce accepts that
             exp = int(exp)
         now = time.time()
         if not isinstance(exp, (int, float)) or exp <= now:

@@ -5,6 +5,7 @@ Shapes follow the REST API Developer Guide: error arrays `[{"message", "errorCod
 INVALID_SESSION_ID once a session outlives its timeout counted from its last use, 403
 REQUEST_LIMIT_EXCEEDED at the daily allocation, query batches of 2000 with `nextRecordsUrl`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,19 +21,30 @@ from typing import Any
 from aiohttp import web
 
 from simulators.salesforce import composite as sf_composite
-
 from simulators.salesforce import hold as sf_hold
-
 from simulators.salesforce import soql as sf_soql
-
 from simulators.salesforce import sosl as sf_sosl
 from simulators.salesforce.oauth import OAuthError, Session, TokenIssuer, new_access_token
 from simulators.salesforce.schema import SCHEMA, Describe
 from simulators.salesforce.store import SfError, Store
 
 BATCH = 2000
-VERSIONS = [(f"{v}.0", label) for v, label in ((57, "Spring '23"), (58, "Summer '23"), (59, "Winter '24"), (60, "Spring '24"),
-            (61, "Summer '24"), (62, "Winter '25"), (63, "Spring '25"), (64, "Summer '25"), (65, "Winter '26"), (66, "Spring '26"), (67, "Summer '26"))]
+VERSIONS = [
+    (f"{v}.0", label)
+    for v, label in (
+        (57, "Spring '23"),
+        (58, "Summer '23"),
+        (59, "Winter '24"),
+        (60, "Spring '24"),
+        (61, "Summer '24"),
+        (62, "Winter '25"),
+        (63, "Spring '25"),
+        (64, "Summer '25"),
+        (65, "Winter '26"),
+        (66, "Spring '26"),
+        (67, "Summer '26"),
+    )
+]
 SUPPORTED = {v for v, _ in VERSIONS} | {f"{v}.0" for v in range(31, 57)}
 DEFAULT_LIMIT = 15000
 
@@ -76,7 +88,9 @@ class Org:
 
 
 def sf_json(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json", charset="UTF-8", headers=headers)
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", charset="UTF-8", headers=headers
+    )
 
 
 def sf_error(err: SfError, headers: dict | None = None) -> web.Response:
@@ -94,9 +108,19 @@ async def apply_faults(org: Org, route: str) -> web.Response | None:
             await asyncio.sleep(fault.delay)
         if fault.status:
             if fault.status == 503:
-                body = [{"message": "Server is temporarily unavailable. Try again later.", "errorCode": "SERVER_UNAVAILABLE"}]
+                body = [
+                    {
+                        "message": "Server is temporarily unavailable. Try again later.",
+                        "errorCode": "SERVER_UNAVAILABLE",
+                    }
+                ]
             else:
-                body = [{"message": f"An unexpected error occurred. Please include this ErrorId if you contact support: {secrets.randbelow(10**9)}-{secrets.randbelow(10**5)} (-{secrets.randbelow(10**9)})", "errorCode": "UNKNOWN_EXCEPTION"}]
+                body = [
+                    {
+                        "message": f"An unexpected error occurred. Please include this ErrorId if you contact support: {secrets.randbelow(10**9)}-{secrets.randbelow(10**5)} (-{secrets.randbelow(10**9)})",
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                    }
+                ]
             return sf_json(body, fault.status)
     return None
 
@@ -162,7 +186,10 @@ async def identity(request: web.Request) -> web.Response:
             "email": session.username if "@" in session.username else "",
             "active": True,
             "user_type": "STANDARD",
-            "urls": {"rest": f"{org.base_url}/services/data/v{{version}}/", "sobjects": f"{org.base_url}/services/data/v{{version}}/sobjects/"},
+            "urls": {
+                "rest": f"{org.base_url}/services/data/v{{version}}/",
+                "sobjects": f"{org.base_url}/services/data/v{{version}}/sobjects/",
+            },
         }
     )
 
@@ -197,7 +224,9 @@ async def rest_entry(request: web.Request) -> web.Response:
     if version not in SUPPORTED:
         return sf_error(SfError(404, "NOT_FOUND", "The requested resource does not exist"))
     if authenticate(request) is None:
-        return sf_json(INVALID_SESSION.body(), 401, {"WWW-Authenticate": 'Token realm="Salesforce", error="invalid_token"'})
+        return sf_json(
+            INVALID_SESSION.body(), 401, {"WWW-Authenticate": 'Token realm="Salesforce", error="invalid_token"'}
+        )
     if org.api_used >= org.api_limit:
         return sf_error(SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), org.limit_header())
     org.api_used += 1
@@ -221,7 +250,9 @@ async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> t
     method = request.method
     parts = [p for p in rest.split("/") if p]
     if not parts and method == "GET":
-        return {name: f"/services/data/v{version}/{name}" for name in ("sobjects", "query", "queryAll", "search", "limits")}, 200
+        return {
+            name: f"/services/data/v{version}/{name}" for name in ("sobjects", "query", "queryAll", "search", "limits")
+        }, 200
     head = parts[0] if parts else ""
     if head in ("query", "queryAll") and method == "GET":
         if len(parts) == 2:
@@ -289,9 +320,21 @@ async def sobjects(request: web.Request, org: Org, version: str, parts: list[str
     if not parts:
         if method != "GET":
             raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET")
-        return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
-            {"name": n, "label": n, "keyPrefix": Describe(n).body(version)["keyPrefix"], "createable": True, "queryable": True,
-             "urls": Describe(n).body(version)["urls"]} for n in SCHEMA]}, 200
+        return {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [
+                {
+                    "name": n,
+                    "label": n,
+                    "keyPrefix": Describe(n).body(version)["keyPrefix"],
+                    "createable": True,
+                    "queryable": True,
+                    "urls": Describe(n).body(version)["urls"],
+                }
+                for n in SCHEMA
+            ],
+        }, 200
     sobject = next((n for n in SCHEMA if n.lower() == parts[0].lower()), None)
     if sobject is None:
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -333,7 +376,9 @@ async def _any_json(request: web.Request) -> Any:
     try:
         return json.loads(raw) if raw.strip() else None
     except ValueError:
-        raise SfError(400, "JSON_PARSER_ERROR", "Unexpected character: expected a valid value at [line:1, column:1]") from None
+        raise SfError(
+            400, "JSON_PARSER_ERROR", "Unexpected character: expected a valid value at [line:1, column:1]"
+        ) from None
 
 
 async def _json_body(request: web.Request) -> dict:
@@ -341,8 +386,20 @@ async def _json_body(request: web.Request) -> dict:
     try:
         body = json.loads(raw) if raw.strip() else None
     except ValueError:
-        raise SfError(400, "JSON_PARSER_ERROR", "Unexpected character ('" + (raw.strip()[:1] or " ") + "' (code " + str(ord(raw.strip()[:1] or " ")) + ")): expected a valid value at [line:1, column:1]") from None
+        raise SfError(
+            400,
+            "JSON_PARSER_ERROR",
+            "Unexpected character ('"
+            + (raw.strip()[:1] or " ")
+            + "' (code "
+            + str(ord(raw.strip()[:1] or " "))
+            + ")): expected a valid value at [line:1, column:1]",
+        ) from None
     if not isinstance(body, dict):
-        raise SfError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject out of START_ARRAY token at [line:1, column:1]")
+        raise SfError(
+            400,
+            "JSON_PARSER_ERROR",
+            "Cannot deserialize instance of SObject out of START_ARRAY token at [line:1, column:1]",
+        )
     body.pop("attributes", None)
     return body

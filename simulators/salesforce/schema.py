@@ -4,11 +4,20 @@ Field types, lengths and picklist values follow Salesforce's standard objects (O
 Contact/Case/Task/Event/Account/Lead). Standard picklists are not restricted through the API;
 Task.Status is marked restricted here so that INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST can be met.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KEY_PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "Case": "500", "Task": "00T", "Event": "00U", "User": "005"}
+KEY_PREFIXES = {
+    "Account": "001",
+    "Contact": "003",
+    "Lead": "00Q",
+    "Case": "500",
+    "Task": "00T",
+    "Event": "00U",
+    "User": "005",
+}
 OBJECT_BY_PREFIX = {v: k for k, v in KEY_PREFIXES.items()}
 
 
@@ -59,16 +68,43 @@ class Field:
         }
 
 
-def _pick(*values: str, default: str | None = None, inactive: tuple[str, ...] = ()) -> tuple[tuple[str, bool, bool], ...]:
+def _pick(
+    *values: str, default: str | None = None, inactive: tuple[str, ...] = ()
+) -> tuple[tuple[str, bool, bool], ...]:
     return tuple((v, v not in inactive, v == default) for v in values)
 
 
 def _system(prefix_obj: str) -> list[Field]:
     return [
         Field("Id", f"{prefix_obj} ID", "id", 18, nillable=False, createable=False, updateable=False, defaulted=True),
-        Field("CreatedDate", "Created Date", "datetime", nillable=False, createable=False, updateable=False, defaulted=True),
-        Field("LastModifiedDate", "Last Modified Date", "datetime", nillable=False, createable=False, updateable=False, defaulted=True),
-        Field("OwnerId", "Owner ID", "reference", 18, nillable=False, defaulted=True, reference_to=("User",), relationship="Owner"),
+        Field(
+            "CreatedDate",
+            "Created Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted=True,
+        ),
+        Field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted=True,
+        ),
+        Field(
+            "OwnerId",
+            "Owner ID",
+            "reference",
+            18,
+            nillable=False,
+            defaulted=True,
+            reference_to=("User",),
+            relationship="Owner",
+        ),
         Field("IsDeleted", "Deleted", "boolean", nillable=False, createable=False, updateable=False, defaulted=True),
     ]
 
@@ -88,7 +124,13 @@ _register(
         Field("Name", "Account Name", "string", 255, nillable=False),
         Field("Phone", "Account Phone", "phone", 40),
         Field("Website", "Website", "url", 255),
-        Field("Industry", "Industry", "picklist", 255, picklist=_pick("Technology", "Retail", "Manufacturing", "Healthcare", "Other")),
+        Field(
+            "Industry",
+            "Industry",
+            "picklist",
+            255,
+            picklist=_pick("Technology", "Retail", "Manufacturing", "Healthcare", "Other"),
+        ),
         Field("BillingCity", "Billing City", "string", 40),
         Field("BillingCountry", "Billing Country", "string", 80),
     ],
@@ -121,23 +163,78 @@ _register(
         Field("Email", "Email", "email", 80),
         Field("Phone", "Phone", "phone", 40),
         Field("MobilePhone", "Mobile Phone", "phone", 40),
-        Field("Status", "Lead Status", "picklist", 255, nillable=False, defaulted=True,
-              picklist=_pick("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted", default="Open - Not Contacted")),
+        Field(
+            "Status",
+            "Lead Status",
+            "picklist",
+            255,
+            nillable=False,
+            defaulted=True,
+            picklist=_pick(
+                "Open - Not Contacted",
+                "Working - Contacted",
+                "Closed - Converted",
+                "Closed - Not Converted",
+                default="Open - Not Contacted",
+            ),
+        ),
         Field("LeadSource", "Lead Source", "picklist", 255, picklist=LEAD_SOURCE),
     ],
 )
 _register(
     "Case",
     [
-        Field("CaseNumber", "Case Number", "string", 30, nillable=False, createable=False, updateable=False, defaulted=True),
+        Field(
+            "CaseNumber",
+            "Case Number",
+            "string",
+            30,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted=True,
+        ),
         Field("Subject", "Subject", "string", 255),
         Field("Description", "Description", "textarea", 32000),
-        Field("Status", "Status", "picklist", 40, defaulted=True, picklist=_pick("New", "Working", "Escalated", "Closed", default="New")),
-        Field("Priority", "Priority", "picklist", 40, defaulted=True, picklist=_pick("High", "Medium", "Low", default="Medium")),
+        Field(
+            "Status",
+            "Status",
+            "picklist",
+            40,
+            defaulted=True,
+            picklist=_pick("New", "Working", "Escalated", "Closed", default="New"),
+        ),
+        Field(
+            "Priority",
+            "Priority",
+            "picklist",
+            40,
+            defaulted=True,
+            picklist=_pick("High", "Medium", "Low", default="Medium"),
+        ),
         Field("Origin", "Case Origin", "picklist", 40, picklist=_pick("Phone", "Email", "Web", "Chat")),
-        Field("Type", "Case Type", "picklist", 40, picklist=_pick("Mechanical", "Electrical", "Electronic", "Structural", "Other")),
-        Field("Reason", "Case Reason", "picklist", 40,
-              picklist=_pick("Installation", "Equipment Complexity", "Performance", "Breakdown", "Equipment Design", "Feedback", "Other")),
+        Field(
+            "Type",
+            "Case Type",
+            "picklist",
+            40,
+            picklist=_pick("Mechanical", "Electrical", "Electronic", "Structural", "Other"),
+        ),
+        Field(
+            "Reason",
+            "Case Reason",
+            "picklist",
+            40,
+            picklist=_pick(
+                "Installation",
+                "Equipment Complexity",
+                "Performance",
+                "Breakdown",
+                "Equipment Design",
+                "Feedback",
+                "Other",
+            ),
+        ),
         Field("ContactId", "Contact ID", "reference", 18, reference_to=("Contact",), relationship="Contact"),
         Field("AccountId", "Account ID", "reference", 18, reference_to=("Account",), relationship="Account"),
         Field("IsClosed", "Closed", "boolean", nillable=False, createable=False, updateable=False, defaulted=True),
@@ -150,9 +247,27 @@ _register(
     [
         Field("Subject", "Subject", "combobox", 255),
         Field("Description", "Description", "textarea", 32000),
-        Field("Status", "Status", "picklist", 40, nillable=False, defaulted=True, restricted=True,
-              picklist=_pick("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred", default="Not Started")),
-        Field("Priority", "Priority", "picklist", 40, nillable=False, defaulted=True, picklist=_pick("High", "Normal", "Low", default="Normal")),
+        Field(
+            "Status",
+            "Status",
+            "picklist",
+            40,
+            nillable=False,
+            defaulted=True,
+            restricted=True,
+            picklist=_pick(
+                "Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred", default="Not Started"
+            ),
+        ),
+        Field(
+            "Priority",
+            "Priority",
+            "picklist",
+            40,
+            nillable=False,
+            defaulted=True,
+            picklist=_pick("High", "Normal", "Low", default="Normal"),
+        ),
         Field("ActivityDate", "Due Date Only", "date"),
         Field("WhoId", "Name ID", "reference", 18, reference_to=("Contact", "Lead"), relationship="Who"),
         Field("WhatId", "Related To ID", "reference", 18, reference_to=("Account", "Case"), relationship="What"),

@@ -3,6 +3,7 @@
 Prints `listening on https://127.0.0.1:PORT` first and, when it made its own TLS pair,
 `certificate PATH` second, so a client can trust exactly that certificate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from simulators.salesforce import controls as sf_controls
-
-from simulators.salesforce import rest as sf_rest
 from simulators.certs import make_key_and_certificate
+from simulators.salesforce import controls as sf_controls
+from simulators.salesforce import rest as sf_rest
 from simulators.salesforce.oauth import TokenIssuer, User
 from simulators.salesforce.store import SfError
 
@@ -41,7 +41,11 @@ async def never_crash(request: web.Request, handler):
     except SfError as err:
         return sf_rest.sf_error(err)
     except Exception as exc:  # noqa: BLE001 - a simulator bug must look like Salesforce's 500
-        print(f"simulator error on {request.method} {request.path}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(
+            f"simulator error on {request.method} {request.path}: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         return sf_rest.sf_json([{"message": "An unexpected error occurred.", "errorCode": "UNKNOWN_EXCEPTION"}], 500)
 
 
@@ -62,15 +66,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m simulators.salesforce", description=__doc__)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--consumer-key", required=True)
-    p.add_argument("--certificate", required=True, help="PEM certificate of the Connected App (verifies JWT signatures)")
+    p.add_argument(
+        "--certificate", required=True, help="PEM certificate of the Connected App (verifies JWT signatures)"
+    )
     p.add_argument("--username", required=True, help="the pre-authorised integration user")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--audience", action="append", default=[])
     p.add_argument("--session-timeout-minutes", type=float, default=120.0)
     p.add_argument("--seed", choices=("demo", "empty"), default="empty")
-    p.add_argument("--search-index-lag", type=float, default=0.0,
-                   help="seconds before a new or changed record is visible to SOSL (SOQL sees it at once)")
+    p.add_argument(
+        "--search-index-lag",
+        type=float,
+        default=0.0,
+        help="seconds before a new or changed record is visible to SOSL (SOQL sees it at once)",
+    )
     return p.parse_args(argv)
 
 
@@ -89,9 +99,15 @@ async def serve(args: argparse.Namespace) -> None:
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
     base_url = f"https://127.0.0.1:{port}"
-    issuer = TokenIssuer(args.consumer_key, Path(args.certificate).read_bytes(), {base_url, *STANDARD_AUDIENCES, *args.audience})
-    org = sf_rest.Org(issuer=issuer, base_url=base_url, session_timeout=args.session_timeout_minutes * 60,
-                      search_index_lag=args.search_index_lag)
+    issuer = TokenIssuer(
+        args.consumer_key, Path(args.certificate).read_bytes(), {base_url, *STANDARD_AUDIENCES, *args.audience}
+    )
+    org = sf_rest.Org(
+        issuer=issuer,
+        base_url=base_url,
+        session_timeout=args.session_timeout_minutes * 60,
+        search_index_lag=args.search_index_lag,
+    )
     sf_controls.reset_org(org, args.seed)
     issuer.users[args.username] = User(args.username, org.store.user_id)
     runner = web.AppRunner(build_app(org), access_log=None)

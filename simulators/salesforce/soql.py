@@ -7,17 +7,41 @@ null/true/false, date and datetime literals, TODAY, YESTERDAY, LAST_N_DAYS:n; OR
 keys, ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET. Errors read as Salesforce's do:
 MALFORMED_QUERY "ERROR at Row:1:Column:N\\nunexpected token: X" and INVALID_FIELD.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from simulators.salesforce.schema import SCHEMA
 from simulators.salesforce.store import SfError, parse_sf_datetime
 
-KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "COUNT"}
+KEYWORDS = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "LIMIT",
+    "OFFSET",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "COUNT",
+}
 _ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d:T])")
@@ -39,7 +63,11 @@ def _malformed(token: Token | None, query: str) -> SfError:
         column, shown = len(query) + 1, "<EOF>"
     else:
         column, shown = token.column, f"'{token.text or token.value}'"
-    return SfError(400, "MALFORMED_QUERY", f"\n{_excerpt(query)}\n{' ' * max(column - 1, 0)}^\nERROR at Row:1:Column:{column}\nunexpected token: {shown}")
+    return SfError(
+        400,
+        "MALFORMED_QUERY",
+        f"\n{_excerpt(query)}\n{' ' * max(column - 1, 0)}^\nERROR at Row:1:Column:{column}\nunexpected token: {shown}",
+    )
 
 
 def _excerpt(query: str) -> str:
@@ -59,7 +87,11 @@ def tokenize(query: str) -> list[Token]:
             out, i = [], i + 1
             while True:
                 if i >= n:
-                    raise SfError(400, "MALFORMED_QUERY", f"ERROR at Row:1:Column:{col}\nline 1:{col - 1} mismatched character '<EOF>' expecting '''")
+                    raise SfError(
+                        400,
+                        "MALFORMED_QUERY",
+                        f"ERROR at Row:1:Column:{col}\nline 1:{col - 1} mismatched character '<EOF>' expecting '''",
+                    )
                 c = query[i]
                 if c == "\\":
                     if i + 1 >= n:
@@ -75,7 +107,11 @@ def tokenize(query: str) -> list[Token]:
                         out.append(chr(int(query[i + 2 : i + 6], 16)))
                         i += 6
                     else:
-                        raise SfError(400, "MALFORMED_QUERY", f"ERROR at Row:1:Column:{i + 1}\nInvalid string literal '{query[col - 1:i + 2]}'. Illegal character sequence '\\{nxt}' in string literal.")
+                        raise SfError(
+                            400,
+                            "MALFORMED_QUERY",
+                            f"ERROR at Row:1:Column:{i + 1}\nInvalid string literal '{query[col - 1 : i + 2]}'. Illegal character sequence '\\{nxt}' in string literal.",
+                        )
                 elif c == "'":
                     i += 1
                     break
@@ -102,7 +138,9 @@ def tokenize(query: str) -> list[Token]:
                 i += 1
             elif _NUMBER.match(query, i) and (ch.isdigit() or (ch == "-" and i + 1 < n and query[i + 1].isdigit())):
                 m = _NUMBER.match(query, i)
-                tokens.append(Token("number", float(m.group(0)) if "." in m.group(0) else int(m.group(0)), col, m.group(0)))
+                tokens.append(
+                    Token("number", float(m.group(0)) if "." in m.group(0) else int(m.group(0)), col, m.group(0))
+                )
                 i = m.end()
             elif _IDENT.match(query, i):
                 m = _IDENT.match(query, i)
@@ -197,12 +235,20 @@ class _Parser:
             raise _malformed(obj_tok, self.query)
         sobject = next((name for name in SCHEMA if name.lower() == obj_tok.value.lower()), None)
         if sobject is None:
-            raise SfError(400, "INVALID_TYPE", f"\n{self.query[:60]}\n{' ' * (obj_tok.column - 1)}^\nERROR at Row:1:Column:{obj_tok.column}\nsObject type '{obj_tok.value}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.")
+            raise SfError(
+                400,
+                "INVALID_TYPE",
+                f"\n{self.query[:60]}\n{' ' * (obj_tok.column - 1)}^\nERROR at Row:1:Column:{obj_tok.column}\nsObject type '{obj_tok.value}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+            )
         q = Query(sobject, [resolve_path(sobject, t.value, t.column, self.query) for t in raw_fields], count)
         seen: set[str] = set()
-        for t, path in zip(raw_fields, q.fields):
+        for t, path in zip(raw_fields, q.fields, strict=True):
             if ".".join(path) in seen:
-                raise SfError(400, "INVALID_FIELD", f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{t.column}\nduplicate field selected: {t.value}")
+                raise SfError(
+                    400,
+                    "INVALID_FIELD",
+                    f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{t.column}\nduplicate field selected: {t.value}",
+                )
             seen.add(".".join(path))
         if self.at_kw("WHERE"):
             self.take()
@@ -295,7 +341,11 @@ class _Parser:
             if value.kind != "string":
                 raise _malformed(value, self.query)
             if _field_of(self._sobject(), path).type in ("id", "reference"):
-                raise SfError(400, "INVALID_QUERY_FILTER_OPERATOR", f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{tok.column}\ninvalid operator on id field")
+                raise SfError(
+                    400,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    f"\n{_excerpt(self.query)}\nERROR at Row:1:Column:{tok.column}\ninvalid operator on id field",
+                )
             return Compare(path, "LIKE", value.value)
         op = self.take()
         if op.kind != "op":
@@ -401,14 +451,27 @@ def _check_literal(sobject: str, path: list[str], tok: Token, value: Any, query:
         return
     wanted = _SOQL_TYPES.get(f.type)
     if wanted is not None:
-        ok = {"dateTime": tok.kind == "datetime" or isinstance(value, tuple), "date": tok.kind == "date" or isinstance(value, tuple),
-              "boolean": isinstance(value, bool), "int": tok.kind == "number", "double": tok.kind == "number"}[wanted]
+        ok = {
+            "dateTime": tok.kind == "datetime" or isinstance(value, tuple),
+            "date": tok.kind == "date" or isinstance(value, tuple),
+            "boolean": isinstance(value, bool),
+            "int": tok.kind == "number",
+            "double": tok.kind == "number",
+        }[wanted]
         if not ok:
-            raise SfError(400, "INVALID_FIELD", f"{column}value of filter criterion for field '{path[-1]}' must be of type {wanted} "
-                          "and should not be enclosed in quotes")
+            raise SfError(
+                400,
+                "INVALID_FIELD",
+                f"{column}value of filter criterion for field '{path[-1]}' must be of type {wanted} "
+                "and should not be enclosed in quotes",
+            )
     elif tok.kind != "string":
-        raise SfError(400, "INVALID_FIELD", f"{column}value of filter criterion for field '{path[-1]}' must be of type string "
-                      "and should be enclosed in quotes")
+        raise SfError(
+            400,
+            "INVALID_FIELD",
+            f"{column}value of filter criterion for field '{path[-1]}' must be of type string "
+            "and should be enclosed in quotes",
+        )
 
 
 def _require(sobject: str, path: list[str], flag: str, verb: str, tok: Token, query: str) -> None:
@@ -417,8 +480,12 @@ def _require(sobject: str, path: list[str], flag: str, verb: str, tok: Token, qu
     for part in path[:-1]:
         current = next(f for f in SCHEMA[current].values() if f.relationship == part).reference_to[0]
     if not getattr(SCHEMA[current][path[-1]], flag):
-        raise SfError(400, "INVALID_FIELD", f"\n{_excerpt(query)}\n{' ' * max(tok.column - 1, 0)}^\nERROR at Row:1:Column:{tok.column}\n"
-                      f"field '{path[-1]}' can not be {verb} in {'a ' if verb == 'sorted' else ''}query call")
+        raise SfError(
+            400,
+            "INVALID_FIELD",
+            f"\n{_excerpt(query)}\n{' ' * max(tok.column - 1, 0)}^\nERROR at Row:1:Column:{tok.column}\n"
+            f"field '{path[-1]}' can not be {verb} in {'a ' if verb == 'sorted' else ''}query call",
+        )
 
 
 def _invalid_field(name: str, sobject: str, column: int, query: str) -> SfError:

@@ -5,10 +5,12 @@ Reserved characters inside the braces are escaped with a backslash (`? & | ! { }
 : \\ " ' + -`); unescaped `*` and `?` are wildcards. Phone terms match on digits, so
 `415-555-0134` finds `+1 (415) 555-0134`, as Salesforce's phone search does.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from simulators.salesforce.schema import SCHEMA
 from simulators.salesforce.soql import Query, project, resolve_path
@@ -23,7 +25,9 @@ _LIMIT = re.compile(r"^\s*LIMIT\s+(\d+)\s*$", re.IGNORECASE)
 
 
 def _malformed(detail: str) -> SfError:
-    return SfError(400, "MALFORMED_SEARCH", f"No search term found. The search term must be enclosed in braces. {detail}".strip())
+    return SfError(
+        400, "MALFORMED_SEARCH", f"No search term found. The search term must be enclosed in braces. {detail}".strip()
+    )
 
 
 def parse_term(sosl: str) -> tuple[str, str]:
@@ -41,7 +45,7 @@ def parse_term(sosl: str) -> tuple[str, str]:
         if c == "}":
             return "".join(out), sosl[i + 1 :]
         if c == "{":
-            raise SfError(400, "MALFORMED_SEARCH", "line 1:{} mismatched character '{{'".format(i))
+            raise SfError(400, "MALFORMED_SEARCH", f"line 1:{i} mismatched character '{{'")
         out.append("\0" + c if c in "*?" else c)
         i += 1
     raise _malformed("")

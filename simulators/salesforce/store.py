@@ -3,6 +3,7 @@
 Errors are raised as `SfError(status, errorCode, message, fields)` and become Salesforce's JSON
 array `[{"message", "errorCode", "fields"}]` at the HTTP layer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -107,9 +108,15 @@ class Store:
                 if f.type == "boolean":
                     record[name] = False
             record.update(values)
-            missing = [n for n, f in fields.items() if not f.nillable and f.createable and not f.defaulted and record.get(n) in (None, "")]
+            missing = [
+                n
+                for n, f in fields.items()
+                if not f.nillable and f.createable and not f.defaulted and record.get(n) in (None, "")
+            ]
             if missing:
-                raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+                raise SfError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
             self._check_rules(sobject, record)
             self._check_integrity(sobject, record)
             stamp = sf_datetime(when)
@@ -129,9 +136,15 @@ class Store:
             record = self.get(sobject, record_id)
             self._check_fields(sobject, values, creating=False)
             merged = {**record, **values}
-            missing = [n for n, f in SCHEMA[sobject].items() if not f.nillable and f.updateable and n in values and merged.get(n) in (None, "")]
+            missing = [
+                n
+                for n, f in SCHEMA[sobject].items()
+                if not f.nillable and f.updateable and n in values and merged.get(n) in (None, "")
+            ]
             if missing:
-                raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+                raise SfError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
             self._check_rules(sobject, merged)
             self._check_integrity(sobject, merged)
             record.update(values)
@@ -152,7 +165,9 @@ class Store:
     def _check_integrity(sobject: str, record: dict) -> None:
         """An activity on a Lead cannot also be related to a record (WhatId): Salesforce refuses the pair."""
         if sobject in ("Task", "Event") and str(record.get("WhoId") or "").startswith("00Q") and record.get("WhatId"):
-            raise SfError(400, "FIELD_INTEGRITY_EXCEPTION", "field integrity exception: WhoId, WhatId", ["WhoId", "WhatId"])
+            raise SfError(
+                400, "FIELD_INTEGRITY_EXCEPTION", "field integrity exception: WhoId, WhatId", ["WhoId", "WhatId"]
+            )
 
     def _check_rules(self, sobject: str, record: dict) -> None:
         """The org's validation rules: a field holding the refused text fails the save."""
@@ -166,31 +181,59 @@ class Store:
             f = fields.get(name)
             if f is None:
                 raise SfError(
-                    400, "INVALID_FIELD",
-                    f"No such column '{name}' on sobject of type {sobject}", None,
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {sobject}",
+                    None,
                 )
             if name == "Id" and creating:
                 raise SfError(400, "INVALID_FIELD", "The Id field should not be specified in the sobject data.", None)
             if (creating and not f.createable) or (not creating and not f.updateable):
-                raise SfError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", [name])
+                raise SfError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    [name],
+                )
             if value is None:
                 continue
-            if f.type in ("string", "textarea", "email", "phone", "url", "combobox", "picklist") and not isinstance(value, str):
-                raise SfError(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {type(value).__name__} value for field {name}", None)
+            if f.type in ("string", "textarea", "email", "phone", "url", "combobox", "picklist") and not isinstance(
+                value, str
+            ):
+                raise SfError(
+                    400,
+                    "JSON_PARSER_ERROR",
+                    f"Cannot deserialize instance of string from {type(value).__name__} value for field {name}",
+                    None,
+                )
             if isinstance(value, str) and f.length and len(value) > f.length:
-                raise SfError(400, "STRING_TOO_LONG", f"{f.label}: data value too large: {value} (max length={f.length})", [name])
+                raise SfError(
+                    400, "STRING_TOO_LONG", f"{f.label}: data value too large: {value} (max length={f.length})", [name]
+                )
             if f.type == "email" and value and not _EMAIL_RE.match(value):
                 raise SfError(400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [name])
             if f.type == "picklist" and f.restricted and value not in [v for v, active, _d in f.picklist if active]:
-                raise SfError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"{f.label}: bad value for restricted picklist field: {value}", [name])
+                raise SfError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{f.label}: bad value for restricted picklist field: {value}",
+                    [name],
+                )
             if f.type == "reference" and value:
                 target = self.find(value) if ID_RE.match(value) else None
                 if not ID_RE.match(value):
                     raise SfError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [name])
                 if target is None or (f.reference_to and target[0] not in f.reference_to and target[0] != "User"):
-                    raise SfError(400, "INVALID_CROSS_REFERENCE_KEY", f"{f.label}: id value of incorrect type: {value}", [name])
+                    raise SfError(
+                        400, "INVALID_CROSS_REFERENCE_KEY", f"{f.label}: id value of incorrect type: {value}", [name]
+                    )
             if f.type == "date" and value:
                 try:
                     dt.date.fromisoformat(value)
                 except (TypeError, ValueError):
-                    raise SfError(400, "JSON_PARSER_ERROR", f"Cannot deserialize value of type `java.util.Date` from String \"{value}\"", None) from None
+                    raise SfError(
+                        400,
+                        "JSON_PARSER_ERROR",
+                        f'Cannot deserialize value of type `java.util.Date` from String "{value}"',
+                        None,
+                    ) from None

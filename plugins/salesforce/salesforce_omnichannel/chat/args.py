@@ -3,6 +3,7 @@
 Errbot's `arg_botcmd` answers a parse error twice (error, then usage) and cannot name
 hyphenated commands, so subcommands are parsed here, with shlex, into a small result object.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -31,7 +32,9 @@ def parse(text: str, prefix: str = "!salesforce") -> Parsed:
     try:
         words = shlex.split(text or "")
     except ValueError:
-        raise UsageError("A quote is not closed; put values with spaces in matching quotes, e.g. --subject \"Printer jam\".") from None
+        raise UsageError(
+            'A quote is not closed; put values with spaces in matching quotes, e.g. --subject "Printer jam".'
+        ) from None
     if not words:
         return Parsed("help")
     name = ALIASES.get(words[0].lower(), words[0].lower())

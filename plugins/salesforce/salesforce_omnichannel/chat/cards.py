@@ -3,11 +3,13 @@
 Every field is labelled (the product we replace shows unlabelled choices); empty fields are left
 out rather than shown as "None"; dates read as `2026-11-24 19:14 UTC`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import shlex
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 Link = Callable[[str], str]
 
@@ -30,12 +32,16 @@ def _fields(pairs: Iterable[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
 
 
 def contact_name(record: dict) -> str:
-    return record.get("Name") or " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or "(no name)"
+    return (
+        record.get("Name") or " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or "(no name)"
+    )
 
 
 def contact_card(record: dict, link: Link, matched_on: str | None = None) -> dict:
     account = (record.get("Account") or {}).get("Name") if isinstance(record.get("Account"), dict) else None
-    place = ", ".join(p for p in (record.get("MailingCity"), record.get("MailingState"), record.get("MailingCountry")) if p)
+    place = ", ".join(
+        p for p in (record.get("MailingCity"), record.get("MailingState"), record.get("MailingCountry")) if p
+    )
     return {
         "title": f"Contact: {contact_name(record)}",
         "link": link(record["Id"]),
@@ -99,7 +105,9 @@ def activity_list(kind: str, records: list[dict], link: Link, who: str) -> str:
     for r in records:
         stamp = when(r.get("StartDateTime") or r.get("ActivityDate") or r.get("CreatedDate"))
         status = r.get("Status") or ""
-        lines.append(f"- [{r.get('Subject') or '(no subject)'}]({link(r['Id'])}) · {status + ' · ' if status else ''}{stamp}")
+        lines.append(
+            f"- [{r.get('Subject') or '(no subject)'}]({link(r['Id'])}) · {status + ' · ' if status else ''}{stamp}"
+        )
     return "\n".join(lines)
 
 
@@ -115,7 +123,9 @@ def create_contact_command(prefix: str, name: str, email: str | None, phone: str
     for option, value in (("--first-name", first), ("--last-name", last), ("--email", email), ("--phone", phone)):
         if value:
             # `--opt=VALUE` when the value itself starts with a dash, or it would read as an option
-            parts.append(f"{option}={shlex.quote(value)}" if value.startswith("-") else f"{option} {shlex.quote(value)}")
+            parts.append(
+                f"{option}={shlex.quote(value)}" if value.startswith("-") else f"{option} {shlex.quote(value)}"
+            )
     return " ".join(parts)
 
 

@@ -13,22 +13,24 @@ The transcript is never lost to the visitor's data: values are fitted to the org
 a value Salesforce refuses is left out, and if the contact still cannot be saved the Task is
 logged on the matching Lead, or alone with the visitor's details; `notes` tell the agent.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from ..crm import closure as crm_closure
-from . import cards
-from ..crm.operations import task_values
 from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError
+from ..crm.operations import task_values
+from . import cards
 from .contacts import VisitorContacts
 from .context import ChatContext, RememberedVisitor, Subject
-from .store import OutboxItem
 from .omnichannel import Omnichannel, TranscriptLine, Visitor
+from .store import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,11 @@ def subject_line(name: str, closed_at: str | None, room_id: str) -> str:
     when = (closed_at or "")[:16].replace("T", " ")
     line = TRANSCRIPT_SUBJECT.format(name=name, when=f"{when} UTC" if when else "closed", room=room_id)
     excess = len(line) - 255
-    return line if excess <= 0 else TRANSCRIPT_SUBJECT.format(name=name[: max(len(name) - excess, 1)], when=f"{when} UTC", room=room_id)
+    return (
+        line
+        if excess <= 0
+        else TRANSCRIPT_SUBJECT.format(name=name[: max(len(name) - excess, 1)], when=f"{when} UTC", room=room_id)
+    )
 
 
 def transcript_text(lines: list[TranscriptLine]) -> str:
@@ -97,9 +103,17 @@ def _known_refusal(exc: CrmError) -> bool:
 
 
 class ClosureSaver:
-    def __init__(self, contacts: VisitorContacts, omnichannel: Omnichannel, autosave: bool, log_transcript: bool,
-                 context_of_room: Callable[[str], dict], save_progress: Callable[[OutboxItem], None],
-                 grace_seconds: float, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        contacts: VisitorContacts,
+        omnichannel: Omnichannel,
+        autosave: bool,
+        log_transcript: bool,
+        context_of_room: Callable[[str], dict],
+        save_progress: Callable[[OutboxItem], None],
+        grace_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ):
         self.contacts = contacts
         self.crm = contacts.crm
         self.omni = omnichannel
@@ -130,7 +144,12 @@ class ClosureSaver:
             self.save_progress(item)
         plan = self._plan(self._complete(item))
         for _ in range(MAX_REPLANS):
-            progress["intent"] = {"at": self.clock(), "subject": plan.subject, "mode": plan.mode, "contact": plan.contact}
+            progress["intent"] = {
+                "at": self.clock(),
+                "subject": plan.subject,
+                "mode": plan.mode,
+                "contact": plan.contact,
+            }
             self.save_progress(item)
             try:
                 contact_id, task_id = crm_closure.write(self.crm, plan.contact_id, plan.contact, plan.task())
@@ -146,7 +165,9 @@ class ClosureSaver:
                 continue
             progress.pop("intent")
             self.contacts.remember(plan.lead_subject, contact_id or plan.contact_id)
-            return self._done(item, {"contact_id": contact_id or plan.contact_id, "task_id": task_id, "notes": list(plan.notes)})
+            return self._done(
+                item, {"contact_id": contact_id or plan.contact_id, "task_id": task_id, "notes": list(plan.notes)}
+            )
         raise CrmError("Salesforce kept refusing the visitor's details.", "TOO_MANY_REFUSALS")
 
     @staticmethod
@@ -175,8 +196,12 @@ class ClosureSaver:
         if "visitor_id" not in payload:
             room = self.omni.room(item.room_id)
             if room is not None:
-                payload.update(visitor_id=room.visitor_id, visitor_name=room.visitor_name, agent_username=room.agent_username,
-                               closed_at=payload.get("closed_at") or (room.closed_at.isoformat() if room.closed_at else None))
+                payload.update(
+                    visitor_id=room.visitor_id,
+                    visitor_name=room.visitor_name,
+                    agent_username=room.agent_username,
+                    closed_at=payload.get("closed_at") or (room.closed_at.isoformat() if room.closed_at else None),
+                )
         payload.setdefault("room_id", item.room_id)
         return payload
 
@@ -185,8 +210,12 @@ class ClosureSaver:
         known = self.context_of_room(room_id) or {}
         remembered = known.get("visitor")
         if isinstance(remembered, dict):  # what the greeting read: no second visitors.info
-            visitor: Visitor | None = RememberedVisitor.of(Subject(**{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
-                                                        name=remembered.get("name") or ""))
+            visitor: Visitor | None = RememberedVisitor.of(
+                Subject(
+                    **{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
+                    name=remembered.get("name") or "",
+                )
+            )
         else:
             visitor = self.omni.visitor(payload["visitor_id"]) if payload.get("visitor_id") else None
         who = ChatContext(None, visitor).subject() or Subject(name=payload.get("visitor_name") or "")
@@ -196,8 +225,10 @@ class ClosureSaver:
         if self.log_transcript:
             subject = subject_line(name or who.describe(), payload.get("closed_at"), room_id)
             lines = self.omni.transcript(room_id)
-            body = (f"Omnichannel chat {room_id} with {_short(name) or 'a visitor'} ({_short(who.describe())}), "
-                    f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}")
+            body = (
+                f"Omnichannel chat {room_id} with {_short(name) or 'a visitor'} ({_short(who.describe())}), "
+                f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}"
+            )
         base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who)
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
@@ -221,7 +252,9 @@ class ClosureSaver:
             return self._without_contact(base, None)
         fitted, notes = crm_closure.fit_contact(self.crm, wanted)
         if not fitted.get("LastName"):
-            fitted["LastName"] = (fitted.get("Email") or fitted.get("Phone") or who.email or who.phone or "Visitor")[:80]
+            fitted["LastName"] = (fitted.get("Email") or fitted.get("Phone") or who.email or who.phone or "Visitor")[
+                :80
+            ]
         if "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
         return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
@@ -239,7 +272,9 @@ class ClosureSaver:
         lead_id = leads[0]["Id"] if leads else None
         if lead_id and why:
             notes = notes[:-1] + (f"{why}; the transcript is on the Lead {cards.contact_name(leads[0])}",)
-        fitted = replace(plan, contact_id=None, contact=None, who_id=lead_id, body=f"{details}\n\n{plan.body}", notes=notes)
+        fitted = replace(
+            plan, contact_id=None, contact=None, who_id=lead_id, body=f"{details}\n\n{plan.body}", notes=notes
+        )
         return self._fitted_task(fitted)
 
     def _fitted_task(self, plan: Plan) -> Plan:
@@ -254,7 +289,11 @@ class ClosureSaver:
         refused = [f for f in getattr(exc, "fields", []) if f in contact and f != "LastName"]
         if exc.code == "INVALID_EMAIL_ADDRESS" and "Email" in contact:
             refused = ["Email"]
-        if refused and exc.code in ("INVALID_EMAIL_ADDRESS", "STRING_TOO_LONG", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"):
+        if refused and exc.code in (
+            "INVALID_EMAIL_ADDRESS",
+            "STRING_TOO_LONG",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ):
             for name in refused:
                 contact.pop(name)
             note = f"the {', '.join(n.lower() for n in refused)} was left out: {exc.message}"
@@ -264,7 +303,9 @@ class ClosureSaver:
             return replace(plan, contact=contact, notes=plan.notes + (note,))
         if plan.contact_id:
             log.info("Closed chat: contact update refused (%s); logging the transcript without it", exc.code)
-            return replace(plan, contact=None, notes=plan.notes + (f"the contact's new details were not saved: {exc.message}",))
+            return replace(
+                plan, contact=None, notes=plan.notes + (f"the contact's new details were not saved: {exc.message}",)
+            )
         if plan.subject is None and plan.contact is not None:
             return None  # no transcript to save either: the refusal is the outcome
         log.info("Closed chat: contact refused (%s); logging the transcript without a contact", exc.code)

@@ -3,29 +3,44 @@
 A reply is a string (Markdown) or a card (a dict of `send_card` keyword arguments); the plugin
 delivers them privately to the agent who asked. Nothing here talks to the chat backend.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
-from . import cards
-from ..crm.operations import Crm, ContactMatch
 from ..crm.errors import CrmValidationError
+from ..crm.operations import ContactMatch, Crm
+from . import cards
 from .args import Parsed, UsageError, usage
-from .registry import BY_NAME, help_text
 from .contacts import VisitorContacts
 from .context import ChatContext, Subject, explicit_subject
+from .registry import BY_NAME, help_text
 
-Reply = Union[str, dict]
+Reply = str | dict
 
 CONTACT_OPTIONS = {
-    "first-name": "FirstName", "last-name": "LastName", "email": "Email", "phone": "Phone",
-    "lead-source": "LeadSource", "city": "MailingCity", "state": "MailingState", "country": "MailingCountry",
+    "first-name": "FirstName",
+    "last-name": "LastName",
+    "email": "Email",
+    "phone": "Phone",
+    "lead-source": "LeadSource",
+    "city": "MailingCity",
+    "state": "MailingState",
+    "country": "MailingCountry",
 }
-CASE_OPTIONS = {"subject": "Subject", "description": "Description", "status": "Status", "origin": "Origin",
-                "priority": "Priority", "type": "Type", "reason": "Reason"}
+CASE_OPTIONS = {
+    "subject": "Subject",
+    "description": "Description",
+    "status": "Status",
+    "origin": "Origin",
+    "priority": "Priority",
+    "type": "Type",
+    "reason": "Reason",
+}
 MAX_VALUE = 32000
 
 
@@ -55,8 +70,10 @@ class Commands:
         if chat_subject and (chat_subject.email or chat_subject.phone):
             return chat_subject
         if chat_subject:
-            raise UsageError(f"The visitor {chat_subject.name or ''} left no email or phone: name one, e.g. "
-                             f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " "))
+            raise UsageError(
+                f"The visitor {chat_subject.name or ''} left no email or phone: name one, e.g. "
+                f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " ")
+            )
         raise UsageError(f"Outside a chat, name the person: {usage(inv.parsed.command, inv.prefix)}")
 
     def matches(self, subject: Subject, inv: Invocation | None = None) -> list[ContactMatch]:
@@ -65,8 +82,10 @@ class Commands:
         return self.contacts.find(subject, known)
 
     def not_a_contact(self, subject: Subject, prefix: str, lead_check: bool = True) -> list[Reply]:
-        text = (f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
-                f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`")
+        text = (
+            f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
+            f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`"
+        )
         replies: list[Reply] = [text]
         if lead_check:
             leads = self.crm.find_leads(subject.email, subject.phone)
@@ -81,8 +100,10 @@ class Commands:
             return subject, None, self.not_a_contact(subject, inv.prefix, lead_check=False)
         notes: list[Reply] = []
         if len(found) > 1:
-            notes.append(f"{len(found)} contacts match {subject.describe()}; using the newest, "
-                         f"{cards.contact_name(found[0].record)} (see `{inv.prefix} contact` for all).")
+            notes.append(
+                f"{len(found)} contacts match {subject.describe()}; using the newest, "
+                f"{cards.contact_name(found[0].record)} (see `{inv.prefix} contact` for all)."
+            )
         return subject, found[0], notes
 
     # -- commands ------------------------------------------------------------------------
@@ -100,7 +121,7 @@ class Commands:
         found = self.matches(subject, inv)
         if not found:
             return self.not_a_contact(subject, inv.prefix)
-        head = (f"{len(found)} Salesforce contacts match {subject.describe()}:" if len(found) > 1 else None)
+        head = f"{len(found)} Salesforce contacts match {subject.describe()}:" if len(found) > 1 else None
         replies: list[Reply] = [head] if head else []
         replies += [cards.contact_card(m.record, self.link, m.matched_on) for m in found[:10]]
         return replies
@@ -136,8 +157,10 @@ class Commands:
         if fields.get("Email"):
             existing = [m for m in self.crm.find_contacts(fields["Email"]) if m.matched_on == "email"]
             if existing:
-                return [f"A Salesforce contact with the email {fields['Email']} already exists; nothing was created.",
-                        cards.contact_card(existing[0].record, self.link, "email")]
+                return [
+                    f"A Salesforce contact with the email {fields['Email']} already exists; nothing was created.",
+                    cards.contact_card(existing[0].record, self.link, "email"),
+                ]
         account = inv.parsed.options.get("account")
         if account:
             fields["AccountId"] = self.crm.find_account(account)["Id"]
@@ -159,7 +182,11 @@ class Commands:
         return fields
 
     def cmd_create_case(self, inv: Invocation) -> list[Reply]:
-        values = {field: _clean(inv.parsed.options[option], option) for option, field in CASE_OPTIONS.items() if option in inv.parsed.options}
+        values = {
+            field: _clean(inv.parsed.options[option], option)
+            for option, field in CASE_OPTIONS.items()
+            if option in inv.parsed.options
+        }
         if not values.get("Subject"):
             raise UsageError(f"A case needs a subject. {usage('create-case', inv.prefix)}")
         _subject, match, replies = self.one_contact(inv)
@@ -168,8 +195,10 @@ class Commands:
         case = self.crm.create_case(match.record["Id"], values, contact=match.record)
         if inv.ctx.room_id:
             inv.remember_case(inv.ctx.room_id, case["Id"])
-        return replies + [f"Case {case.get('CaseNumber')} created for {cards.contact_name(match.record)}.",
-                          cards.case_card(case, self.link)]
+        return replies + [
+            f"Case {case.get('CaseNumber')} created for {cards.contact_name(match.record)}.",
+            cards.case_card(case, self.link),
+        ]
 
     def cmd_refresh(self, inv: Invocation) -> list[Reply]:
         before = self.crm.metadata.fetched_at
@@ -182,7 +211,9 @@ class Commands:
 def _clean(value: str, option: str) -> str:
     text = value.strip()
     if len(text) > MAX_VALUE:
-        raise CrmValidationError(f"--{option} is too long ({len(text)} characters).", "STRING_TOO_LONG", fields=[option])
+        raise CrmValidationError(
+            f"--{option} is too long ({len(text)} characters).", "STRING_TOO_LONG", fields=[option]
+        )
     return text
 
 

@@ -5,12 +5,14 @@ from the environment), else from the environment itself (an operator's own bot),
 values. `!plugin config Salesforce {...}` may set any subset: it is merged over the defaults,
 because Errbot's own check demands every key and breaks stored configs when keys are added.
 """
+
 from __future__ import annotations
 
 import difflib
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 BOOL_KEYS = ("SHOW_CONTACT_ON_ASSIGN", "AUTOSAVE_ON_CLOSE", "LOG_TRANSCRIPT_ON_CLOSE")
 # key -> (minimum, maximum)
@@ -20,7 +22,16 @@ INT_KEYS = {
     "POLL_SECONDS": (1, 3600),
     "REQUEST_TIMEOUT_SECONDS": (5, 300),
 }
-STR_KEYS = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE", "API_VERSION", "CA_BUNDLE", "STATE_FILE")
+STR_KEYS = (
+    "CONSUMER_KEY",
+    "USERNAME",
+    "AUTH_URL",
+    "AUDIENCE",
+    "PRIVATE_KEY_FILE",
+    "API_VERSION",
+    "CA_BUNDLE",
+    "STATE_FILE",
+)
 REQUIRED = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE")
 
 BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -101,8 +112,10 @@ def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     result = dict(BUILTIN_DEFAULTS)
     for key in KEYS:
-        candidates = (getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
-                      environ.get(f"SALESFORCE_{key}"))
+        candidates = (
+            getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
+            environ.get(f"SALESFORCE_{key}"),
+        )
         for raw in candidates:
             if raw is None or (isinstance(raw, str) and not raw.strip() and key in BOOL_KEYS + tuple(INT_KEYS)):
                 continue

@@ -6,13 +6,14 @@ phone search. The link from the Rocket.Chat visitor (id and widget token) to the
 the state store; only when there is none, or its contact is gone, is the visitor looked up by
 email (SOQL) and phone (SOSL).
 """
+
 from __future__ import annotations
 
 import time
 
 from ..crm import phones
-from ..crm.operations import ContactMatch, Crm
 from ..crm.errors import CrmNotFound
+from ..crm.operations import ContactMatch, Crm
 from .context import Subject
 from .store import StateStore
 
@@ -32,8 +33,11 @@ class VisitorContacts:
         """(contacts, leads) of the visitor. KNOWN is the chat's room context: the contact the greeting
         found is reused without asking Salesforce again, and so is "none found" (with its leads)."""
         known = known or {}
-        linked_id = self.links.linked_contact(subject.visitor_id, subject.token) if (
-            self.links is not None and subject.visitor_id and subject.token) else None
+        linked_id = (
+            self.links.linked_contact(subject.visitor_id, subject.token)
+            if (self.links is not None and subject.visitor_id and subject.token)
+            else None
+        )
         remembered = known.get("contact")
         if isinstance(remembered, dict) and remembered.get("Id") and linked_id in (None, remembered["Id"]):
             return [ContactMatch(remembered, _matched_on(remembered, subject))], []
@@ -49,10 +53,23 @@ class VisitorContacts:
         if self.links is None:
             return
         contact = found[0].record if found else None
-        self.links.set_room_context(room_id, time.time(), contact_id=contact["Id"] if contact else None, data={
-            "visitor": {"visitor_id": subject.visitor_id, "token": subject.token, "name": subject.name,
-                        "email": subject.email, "phone": subject.phone},
-            "contact": contact, "looked_up": True, "leads": leads[:3]})
+        self.links.set_room_context(
+            room_id,
+            time.time(),
+            contact_id=contact["Id"] if contact else None,
+            data={
+                "visitor": {
+                    "visitor_id": subject.visitor_id,
+                    "token": subject.token,
+                    "name": subject.name,
+                    "email": subject.email,
+                    "phone": subject.phone,
+                },
+                "contact": contact,
+                "looked_up": True,
+                "leads": leads[:3],
+            },
+        )
         if len(found) == 1:
             self.remember(subject, contact["Id"])
 
@@ -60,7 +77,9 @@ class VisitorContacts:
         """A contact made or chosen in a chat: linked to its visitor and kept for the chat's closure."""
         self.remember(subject, record.get("Id"))
         if self.links is not None and room_id:
-            self.links.set_room_context(room_id, time.time(), contact_id=record.get("Id"), data={"contact": record, "looked_up": True})
+            self.links.set_room_context(
+                room_id, time.time(), contact_id=record.get("Id"), data={"contact": record, "looked_up": True}
+            )
 
     def remember(self, subject: Subject | None, contact_id: str | None) -> None:
         if self.links is not None and subject is not None and subject.visitor_id and subject.token and contact_id:

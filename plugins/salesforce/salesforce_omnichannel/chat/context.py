@@ -5,16 +5,16 @@ the one open chat the agent serves (several: `--chat` names one by visitor name,
 id). Elsewhere, or on a backend without Omnichannel, there is no chat and the agent names the
 person (EMAIL or PHONE) explicitly.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..crm import phones
 from .args import UsageError
 from .omnichannel import LivechatRoom, Omnichannel, Visitor
-
 
 _PHONE_CHARS = re.compile(r"[0-9\s+().\-/]+")
 
@@ -44,9 +44,14 @@ class RememberedVisitor:
     phones: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, subject: Subject) -> "RememberedVisitor":
-        return cls(subject.visitor_id, subject.token, subject.name,
-                   (subject.email,) if subject.email else (), (subject.phone,) if subject.phone else ())
+    def of(cls, subject: Subject) -> RememberedVisitor:
+        return cls(
+            subject.visitor_id,
+            subject.token,
+            subject.name,
+            (subject.email,) if subject.email else (),
+            (subject.phone,) if subject.phone else (),
+        )
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,15 @@ def _matches(room: LivechatRoom, visitor: Visitor | None, wanted: str) -> bool:
     return wanted in names
 
 
-def chat_for(omnichannel: Omnichannel | None, extras: dict, username: str, chosen: str | None, room: LivechatRoom | None = None,
-             agent_id: str | None = None, context_of: Callable[[LivechatRoom], ChatContext] | None = None) -> ChatContext:
+def chat_for(
+    omnichannel: Omnichannel | None,
+    extras: dict,
+    username: str,
+    chosen: str | None,
+    room: LivechatRoom | None = None,
+    agent_id: str | None = None,
+    context_of: Callable[[LivechatRoom], ChatContext] | None = None,
+) -> ChatContext:
     """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
     `room`: the Omnichannel room the command came from, when the caller has read it already;
     `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room)`:
@@ -123,7 +135,9 @@ def chat_for(omnichannel: Omnichannel | None, extras: dict, username: str, chose
             ctx = context_of(room)
             if _matches(room, ctx.visitor, chosen):
                 return ctx
-        raise UsageError(f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id.")
+        raise UsageError(
+            f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id."
+        )
     if len(served) == 1:
         return context_of(served[0])
     if len(served) > 1:

@@ -6,12 +6,14 @@ killed before the shelf's index was saved). Such a closure is not dropped: its k
 the room, so it is queued again with the room id alone, and the saver reads the rest of it from
 Rocket.Chat.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 from .store import DONE, FAILED, PENDING, StateStore
 
@@ -41,8 +43,10 @@ def import_errbot_state(old: MutableMapping[str, Any], store: StateStore) -> dic
             log.warning("Could not remove the old storage key %s", key.split(":", 1)[0])
     store.set_meta(DONE_META, dt.datetime.now(dt.timezone.utc).isoformat())
     if keys:
-        log.info("Imported the Salesforce plugin's state from Errbot storage: %s",
-                 ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        log.info(
+            "Imported the Salesforce plugin's state from Errbot storage: %s",
+            ", ".join(f"{v} {k}" for k, v in counts.items() if v),
+        )
     return counts
 
 
@@ -76,8 +80,13 @@ def _import_one(key: str, value: Any, store: StateStore, counts: dict[str, int])
             return
         closed_at = rest.split("|", 1)[1] if "|" in rest else None
         reason = value.reason if isinstance(value, _Unreadable) else type(value).__name__
-        store.enqueue(rest, room_id, {"room_id": room_id, "closed_at": closed_at or None}, now,
-                      last_error=f"recovered from unreadable Errbot storage ({reason})")
+        store.enqueue(
+            rest,
+            room_id,
+            {"room_id": room_id, "closed_at": closed_at or None},
+            now,
+            last_error=f"recovered from unreadable Errbot storage ({reason})",
+        )
         counts["recovered"] += 1
         return
     if prefix == "outbox-done":
@@ -86,15 +95,26 @@ def _import_one(key: str, value: Any, store: StateStore, counts: dict[str, int])
         return
     payload = value.get("payload") if isinstance(value.get("payload"), dict) else {"room_id": room_id}
     state = FAILED if prefix == "outbox-failed" else PENDING
-    store.enqueue(rest, payload.get("room_id") or room_id, _old_payload(payload), now, state=state,
-                  attempts=int(value.get("attempts") or 0), last_error=value.get("last_error"))
+    store.enqueue(
+        rest,
+        payload.get("room_id") or room_id,
+        _old_payload(payload),
+        now,
+        state=state,
+        attempts=int(value.get("attempts") or 0),
+        last_error=value.get("last_error"),
+    )
     if state == PENDING and (payload.get("contact_id") or payload.get("task_id")):
         _carry_progress(store, rest, payload)
     counts["failed" if state == FAILED else "pending"] += 1
 
 
 def _old_payload(payload: dict) -> dict:
-    return {k: payload.get(k) for k in ("room_id", "visitor_id", "visitor_name", "agent_username", "closed_at") if k in payload}
+    return {
+        k: payload.get(k)
+        for k in ("room_id", "visitor_id", "visitor_name", "agent_username", "closed_at")
+        if k in payload
+    }
 
 
 def _carry_progress(store: StateStore, key: str, payload: dict) -> None:

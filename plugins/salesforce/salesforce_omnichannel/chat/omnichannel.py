@@ -4,6 +4,7 @@ provides it as `bot.omnichannel`; the plugin names only these types, and the bac
 the plugin: `tests/test_chat_omnichannel.py` checks that the backend's classes fit. On a backend
 without Omnichannel (Text, Slack, …) `bot.omnichannel` is absent and only explicit look-ups work.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -7,11 +7,12 @@ as "failed" for the agent and `status`; an item that cannot be read, or whose ha
 crashing, is quarantined with its reason. An item only ever delays itself: `due` is ordered by
 each item's own next attempt, so one bad item never blocks the others.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..crm.errors import CrmAuthError, CrmConfigError, CrmError
 from .store import DONE, FAILED, PENDING, QUARANTINED, OutboxItem, StateStore
@@ -86,8 +87,9 @@ class Outbox:
     def _end(self, item: OutboxItem, state: str, attempts: int, error: str) -> Outcome:
         now = self._clock()
         self.store.finish(item.key, state, item.progress, error, now)
-        final = OutboxItem(item.key, item.room_id, state, item.payload, item.progress, attempts, item.next_at, error,
-                           item.created, now)
+        final = OutboxItem(
+            item.key, item.room_id, state, item.payload, item.progress, attempts, item.next_at, error, item.created, now
+        )
         return Outcome(state, error, final)
 
     def pending(self, limit: int = 5) -> list[OutboxItem]:

@@ -5,6 +5,7 @@ plugin can refuse it, so a PEM block pasted into `!plugin config` would land in 
 `!log tail`. A filter on the root logger's handlers (which every propagated record passes) blanks
 PEM blocks and long base64 runs before any handler writes them.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,12 +1,13 @@
 """The bot admins' `status`: is Salesforce reachable, as whom, how old the token and metadata
 are, the org's API usage, and what closed chats are still waiting to be saved or failed."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from . import config as plugin_config
 from ..crm.errors import CrmError
+from . import config as plugin_config
 
 
 def _age(seconds: Any) -> str:
@@ -31,15 +32,22 @@ def status_text(plugin: Any, outbox: Any) -> str:
         except CrmError as exc:
             info = {"reachable": False, "error": exc.message, "error_detail": exc.admin_detail}
         if info.get("reachable"):
-            lines.append(f"- Salesforce reachable as {info.get('username')}"
-                         + (f" ({info['display_name']})" if info.get("display_name") else ""))
+            lines.append(
+                f"- Salesforce reachable as {info.get('username')}"
+                + (f" ({info['display_name']})" if info.get("display_name") else "")
+            )
         else:
             lines.append(f"- Salesforce NOT reachable: {info.get('error')} (detail: {info.get('error_detail')})")
-        lines.append(f"- Access token age: {_age(info.get('token_age_seconds'))}; "
-                     f"session timeout {plugin.config.get('SESSION_TIMEOUT_MINUTES')} min")
+        lines.append(
+            f"- Access token age: {_age(info.get('token_age_seconds'))}; "
+            f"session timeout {plugin.config.get('SESSION_TIMEOUT_MINUTES')} min"
+        )
         meta = info.get("metadata_age_seconds") or {}
-        lines.append("- Metadata age: " + (", ".join(f"{k} {_age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
-                     + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)")
+        lines.append(
+            "- Metadata age: "
+            + (", ".join(f"{k} {_age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
+            + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)"
+        )
         usage = info.get("api_usage")
         lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
     if outbox is not None:
@@ -49,7 +57,9 @@ def status_text(plugin: Any, outbox: Any) -> str:
             lines.append(f"  - {item.room_id}: {item.attempts} attempt(s), last error {item.last_error or 'none'}")
         lines.append(f"- Closed chats that failed for good: {counts['failed']}")
         for item in outbox.failures():
-            lines.append(f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {_stamp(item.finished_at)}: {item.last_error}")
+            lines.append(
+                f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {_stamp(item.finished_at)}: {item.last_error}"
+            )
         lines.append(f"- Closed chats quarantined (set aside, the rest flow): {counts['quarantined']}")
         for item in outbox.quarantined():
             lines.append(f"  - {item.room_id} at {_stamp(item.finished_at)}: {item.last_error}")

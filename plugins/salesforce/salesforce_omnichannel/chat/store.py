@@ -8,14 +8,16 @@ plugin uses; `SqliteStateStore` (standard library, WAL, one transaction per call
 default, and a server database can implement the same interface for a standby bot. Every query
 is served by an index, so its cost follows what changed, not how many chats were ever handled.
 """
+
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 PENDING, DONE, FAILED, QUARANTINED = "pending", "done", "failed", "quarantined"
 SCHEMA_VERSION = 1
@@ -84,8 +86,16 @@ class Unreadable:
 class StateStore(Protocol):
     """What the plugin needs from durable state; each call is one transaction."""
 
-    def enqueue(self, key: str, room_id: str, payload: dict, now: float, state: str = PENDING,
-                attempts: int = 0, last_error: str | None = None) -> bool: ...
+    def enqueue(
+        self,
+        key: str,
+        room_id: str,
+        payload: dict,
+        now: float,
+        state: str = PENDING,
+        attempts: int = 0,
+        last_error: str | None = None,
+    ) -> bool: ...
     def due(self, now: float, limit: int) -> tuple[list[OutboxItem], list[Unreadable]]: ...
     def item(self, key: str) -> OutboxItem | None: ...
     def save_progress(self, key: str, progress: dict) -> None: ...
@@ -101,7 +111,9 @@ class StateStore(Protocol):
     def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
     def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None: ...
     def unlink_visitor(self, visitor_id: str) -> None: ...
-    def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int: ...
+    def expire(
+        self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0
+    ) -> int: ...
     def load_describe(self, sobject: str) -> tuple[float, dict] | None: ...
     def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None: ...
     def meta(self, name: str) -> str | None: ...
@@ -129,7 +141,7 @@ class SqliteStateStore:
 
     # -- transactions --------------------------------------------------------------------
     class _Tx:
-        def __init__(self, store: "SqliteStateStore"):
+        def __init__(self, store: SqliteStateStore):
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
@@ -147,7 +159,7 @@ class SqliteStateStore:
             finally:
                 self.store._lock.release()
 
-    def _tx(self) -> "SqliteStateStore._Tx":
+    def _tx(self) -> SqliteStateStore._Tx:
         return SqliteStateStore._Tx(self)
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -155,19 +167,40 @@ class SqliteStateStore:
             return self._db.execute(sql, args).fetchall()
 
     # -- outbox --------------------------------------------------------------------------
-    def enqueue(self, key: str, room_id: str, payload: dict, now: float, state: str = PENDING,
-                attempts: int = 0, last_error: str | None = None) -> bool:
+    def enqueue(
+        self,
+        key: str,
+        room_id: str,
+        payload: dict,
+        now: float,
+        state: str = PENDING,
+        attempts: int = 0,
+        last_error: str | None = None,
+    ) -> bool:
         """Queue work once: False when the key is already known in any state."""
         with self._tx() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO outbox (key, room_id, state, payload, attempts, next_at, last_error, created, finished_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, room_id, state, json.dumps(payload), attempts, now, last_error, now, None if state == PENDING else now))
+                (
+                    key,
+                    room_id,
+                    state,
+                    json.dumps(payload),
+                    attempts,
+                    now,
+                    last_error,
+                    now,
+                    None if state == PENDING else now,
+                ),
+            )
             return cur.rowcount == 1
 
     def due(self, now: float, limit: int) -> tuple[list[OutboxItem], list[Unreadable]]:
-        rows = self._read(f"SELECT {_COLUMNS} FROM outbox WHERE state = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
-                          (PENDING, now, limit))
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
+            (PENDING, now, limit),
+        )
         items, bad = [], []
         for row in rows:
             try:
@@ -187,24 +220,36 @@ class SqliteStateStore:
     def finish(self, key: str, state: str, progress: dict | None, error: str | None, now: float) -> None:
         with self._tx() as db:
             if progress is None:
-                db.execute("UPDATE outbox SET state = ?, last_error = ?, finished_at = ? WHERE key = ?", (state, error, now, key))
+                db.execute(
+                    "UPDATE outbox SET state = ?, last_error = ?, finished_at = ? WHERE key = ?",
+                    (state, error, now, key),
+                )
             else:
-                db.execute("UPDATE outbox SET state = ?, progress = ?, last_error = ?, finished_at = ? WHERE key = ?",
-                           (state, json.dumps(progress), error, now, key))
+                db.execute(
+                    "UPDATE outbox SET state = ?, progress = ?, last_error = ?, finished_at = ? WHERE key = ?",
+                    (state, json.dumps(progress), error, now, key),
+                )
 
     def retry_at(self, key: str, attempts: int, error: str, next_at: float, progress: dict | None = None) -> None:
         with self._tx() as db:
             if progress is None:
-                db.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_at = ? WHERE key = ?", (attempts, error, next_at, key))
+                db.execute(
+                    "UPDATE outbox SET attempts = ?, last_error = ?, next_at = ? WHERE key = ?",
+                    (attempts, error, next_at, key),
+                )
             else:
-                db.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_at = ?, progress = ? WHERE key = ?",
-                           (attempts, error, next_at, json.dumps(progress), key))
+                db.execute(
+                    "UPDATE outbox SET attempts = ?, last_error = ?, next_at = ?, progress = ? WHERE key = ?",
+                    (attempts, error, next_at, json.dumps(progress), key),
+                )
 
     def items(self, state: str, limit: int) -> list[OutboxItem]:
         """The newest items in STATE (for `status`); unreadable ones show with empty data."""
         order = "created" if state == PENDING else "finished_at DESC"
         out = []
-        for row in self._read(f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY {order} LIMIT ?", (state, limit)):
+        for row in self._read(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY {order} LIMIT ?", (state, limit)
+        ):
             try:
                 out.append(_item(row))
             except (ValueError, TypeError):
@@ -256,18 +301,24 @@ class SqliteStateStore:
                 merged.update(values["data"])
                 values = {**values, "data": json.dumps(merged)}
             sets = ", ".join(f"{name} = ?" for name in values)
-            db.execute(f"UPDATE room_context SET {sets + ', ' if sets else ''}updated = ? WHERE room_id = ?",
-                       (*values.values(), now, room_id))
+            db.execute(
+                f"UPDATE room_context SET {sets + ', ' if sets else ''}updated = ? WHERE room_id = ?",
+                (*values.values(), now, room_id),
+            )
 
     def linked_contact(self, visitor_id: str, token: str) -> str | None:
         """The contact this visitor (Rocket.Chat visitor id and widget token) was matched to or saved as."""
-        rows = self._read("SELECT contact_id FROM visitor_contacts WHERE visitor_id = ? AND token = ?", (visitor_id, token))
+        rows = self._read(
+            "SELECT contact_id FROM visitor_contacts WHERE visitor_id = ? AND token = ?", (visitor_id, token)
+        )
         return rows[0][0] if rows else None
 
     def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO visitor_contacts (visitor_id, token, contact_id, updated) VALUES (?, ?, ?, ?)",
-                       (visitor_id, token, contact_id, now))
+            db.execute(
+                "INSERT OR REPLACE INTO visitor_contacts (visitor_id, token, contact_id, updated) VALUES (?, ?, ?, ?)",
+                (visitor_id, token, contact_id, now),
+            )
 
     def unlink_visitor(self, visitor_id: str) -> None:
         with self._tx() as db:
@@ -289,7 +340,10 @@ class SqliteStateStore:
 
     def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO describes (sobject, fetched_at, body) VALUES (?, ?, ?)", (sobject, fetched_at, json.dumps(body)))
+            db.execute(
+                "INSERT OR REPLACE INTO describes (sobject, fetched_at, body) VALUES (?, ?, ?)",
+                (sobject, fetched_at, json.dumps(body)),
+            )
 
     def meta(self, name: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE name = ?", (name,))
@@ -316,8 +370,18 @@ def _item(row: tuple) -> OutboxItem:
     payload, progress = json.loads(row[3]), json.loads(row[4] or "{}")
     if not isinstance(payload, dict) or not isinstance(progress, dict):
         raise TypeError("not an object")
-    return OutboxItem(row[0], row[1], row[2], payload, progress, int(row[5]), float(row[6]), row[7], float(row[8]),
-                      None if row[9] is None else float(row[9]))
+    return OutboxItem(
+        row[0],
+        row[1],
+        row[2],
+        payload,
+        progress,
+        int(row[5]),
+        float(row[6]),
+        row[7],
+        float(row[8]),
+        None if row[9] is None else float(row[9]),
+    )
 
 
 def default_path(data_dir: str) -> Path:

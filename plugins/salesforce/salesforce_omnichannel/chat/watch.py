@@ -6,15 +6,16 @@ room with `closedAt`: queued and on-hold rooms also leave the open list. Waterma
 markers live in the state store, so closures that happened while the bot was down are found on
 start; greeted markers expire by an indexed delete (`StateStore.expire`), never by a scan.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from .store import StateStore
 from .omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
+from .store import StateStore
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,13 @@
 """simple-salesforce on a session minted by `JwtBearerAuth`, with one transparent re-mint on
 INVALID_SESSION_ID and every failure mapped to a `CrmError` (simple-salesforce's own exception
 texts carry URLs, queries and data, so they never travel further than this module)."""
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
@@ -53,25 +55,37 @@ def map_error(exc: Exception, what: str) -> CrmError:
     if isinstance(exc, requests.exceptions.Timeout):
         return CrmUnavailable("Salesforce did not answer in time; please try again.", "TIMEOUT", f"{what}: timeout")
     if isinstance(exc, requests.exceptions.RequestException):
-        return CrmUnavailable("Salesforce cannot be reached right now; please try again.", "CONNECTION", f"{what}: {type(exc).__name__}")
+        return CrmUnavailable(
+            "Salesforce cannot be reached right now; please try again.", "CONNECTION", f"{what}: {type(exc).__name__}"
+        )
     if isinstance(exc, SalesforceError):
         first = _first_error(getattr(exc, "content", None))
         code = str(first.get("errorCode") or f"HTTP_{getattr(exc, 'status', '')}")
         fields = [str(f) for f in first.get("fields") or []]
-        detail = f"{what}: HTTP {getattr(exc, 'status', '?')} {code}" + (f" fields={','.join(fields)}" if fields else "")
+        detail = f"{what}: HTTP {getattr(exc, 'status', '?')} {code}" + (
+            f" fields={','.join(fields)}" if fields else ""
+        )
         if code == "REQUEST_LIMIT_EXCEEDED":
-            return CrmLimitExceeded("Salesforce's daily API limit for this org is used up; the admins have been told.", code, detail)
+            return CrmLimitExceeded(
+                "Salesforce's daily API limit for this org is used up; the admins have been told.", code, detail
+            )
         if isinstance(exc, SalesforceResourceNotFound) or code == "NOT_FOUND":
             return CrmNotFound("That Salesforce record does not exist (any more).", code, detail)
         if isinstance(exc, (SalesforceMalformedRequest, SalesforceRefusedRequest)):
             template = FRIENDLY.get(code, "Salesforce refused the request ({code}).")
-            message = template.format(fields=", ".join(fields) or "a field", code=code, message=str(first.get("message", ""))[:200])
+            message = template.format(
+                fields=", ".join(fields) or "a field", code=code, message=str(first.get("message", ""))[:200]
+            )
             return CrmValidationError(message, code, detail, fields)
         status = getattr(exc, "status", 500)
         if isinstance(status, int) and status >= 500:
             return CrmUnavailable("Salesforce had an internal problem; please try again shortly.", code, detail)
         return CrmError("Salesforce refused the request.", code, detail)
-    return CrmError("Something went wrong talking to Salesforce; the admins can see details in the log.", "UNEXPECTED", f"{what}: {type(exc).__name__}")
+    return CrmError(
+        "Something went wrong talking to Salesforce; the admins can see details in the log.",
+        "UNEXPECTED",
+        f"{what}: {type(exc).__name__}",
+    )
 
 
 class SalesforceClient:
@@ -100,7 +114,12 @@ class SalesforceClient:
         cached = getattr(self._local, "sf", None)
         if cached is not None and cached[0] == access.token:
             return cached[1]
-        sf = Salesforce(instance_url=access.instance_url, session_id=access.token, version=self.settings.api_version, session=self.auth.http)
+        sf = Salesforce(
+            instance_url=access.instance_url,
+            session_id=access.token,
+            version=self.settings.api_version,
+            session=self.auth.http,
+        )
         self._local.sf = (access.token, sf)
         return sf
 
@@ -128,6 +147,7 @@ class SalesforceClient:
 
     def identity(self) -> dict:
         """Who the integration user is (the token's `id` URL)."""
+
         def fetch(sf: Salesforce) -> dict:
             access = self.auth.session()
             resp = self.auth.http.get(access.identity_url, headers={"Authorization": f"Bearer {access.token}"})

@@ -5,6 +5,7 @@ attempt whose outcome was never seen (a crash, a timeout) did reach Salesforce.
 Those look-ups use SOQL on values this integration wrote itself (the Task's exact Subject, the
 Contact's exact Email or Phone), never SOSL: the search index lags behind new records.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,9 @@ from . import composite as crm_composite
 from .operations import Crm
 from .soql import quote
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 ID_FIELDS = ("Email", "Phone", "MobilePhone")  # a shortened identifier would be a wrong one: left out instead
 
 
@@ -45,7 +48,9 @@ def fit_contact(crm: Crm, values: dict[str, Any]) -> tuple[dict[str, Any], list[
     return fitted, notes
 
 
-def write(crm: Crm, contact_id: str | None, contact: dict[str, Any] | None, task: dict[str, Any] | None) -> tuple[str | None, str | None]:
+def write(
+    crm: Crm, contact_id: str | None, contact: dict[str, Any] | None, task: dict[str, Any] | None
+) -> tuple[str | None, str | None]:
     """Create (no CONTACT_ID) or update the contact and create the Task, all or nothing, in one call;
     returns (contact id, task id)."""
     subrequests = []
@@ -66,7 +71,9 @@ def write(crm: Crm, contact_id: str | None, contact: dict[str, Any] | None, task
 
 
 def task_by_subject(crm: Crm, subject: str) -> dict | None:
-    records = crm.client.query(f"SELECT Id, WhoId, WhatId FROM Task WHERE Subject = {quote(subject)} LIMIT 1", "find logged transcript")
+    records = crm.client.query(
+        f"SELECT Id, WhoId, WhatId FROM Task WHERE Subject = {quote(subject)} LIMIT 1", "find logged transcript"
+    )
     return records[0] if records else None
 
 
@@ -76,8 +83,11 @@ def contact_created_since(crm: Crm, values: dict[str, Any], since: dt.datetime) 
     if name is None:
         return None
     stamp = since.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    records = crm.client.query(f"SELECT Id FROM Contact WHERE {name} = {quote(str(values[name]))} AND CreatedDate >= {stamp} "
-                               "ORDER BY CreatedDate DESC LIMIT 1", "find saved contact")
+    records = crm.client.query(
+        f"SELECT Id FROM Contact WHERE {name} = {quote(str(values[name]))} AND CreatedDate >= {stamp} "
+        "ORDER BY CreatedDate DESC LIMIT 1",
+        "find saved contact",
+    )
     return records[0] if records else None
 
 

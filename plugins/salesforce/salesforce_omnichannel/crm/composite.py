@@ -6,6 +6,7 @@ a retry after an unknown outcome look for the Task alone. The top level answers 
 subrequest failed, so each subrequest's status is read here and the first real failure (not the
 PROCESSING_HALTED of the rolled-back others) becomes a `CrmError` naming its subrequest.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,13 @@ class SubRequest:
 def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> dict[str, Any]:
     """One allOrNone composite call; the body of each subrequest by its ref (None for a 204)."""
     version = client.settings.api_version
-    payload = {"allOrNone": True, "compositeRequest": [
-        {"method": s.method, "url": f"/services/data/v{version}/{s.path}", "referenceId": s.ref, "body": s.body}
-        for s in subrequests]}
+    payload = {
+        "allOrNone": True,
+        "compositeRequest": [
+            {"method": s.method, "url": f"/services/data/v{version}/{s.path}", "referenceId": s.ref, "body": s.body}
+            for s in subrequests
+        ],
+    }
     answer = client.call(what, lambda sf: sf.restful("composite", method="POST", json=payload))
     results: dict[str, Any] = {}
     failures: list[tuple[str, int, Any]] = []
@@ -47,7 +52,11 @@ def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> d
         raise _error(real, what)
     missing = [s.ref for s in subrequests if s.ref not in results]
     if missing:
-        raise CrmError("Salesforce answered without saying what it saved.", "BAD_COMPOSITE_ANSWER", f"{what}: no result for {missing}")
+        raise CrmError(
+            "Salesforce answered without saying what it saved.",
+            "BAD_COMPOSITE_ANSWER",
+            f"{what}: no result for {missing}",
+        )
     return results
 
 

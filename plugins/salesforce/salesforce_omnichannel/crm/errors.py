@@ -1,6 +1,7 @@
 """Typed CRM errors: `.message` is one sentence for people, `.admin_detail` what the log and
 `status` get. Neither ever holds the key, a token, or Salesforce's raw exception text (it
 carries URLs, queries and email addresses)."""
+
 from __future__ import annotations
 
 

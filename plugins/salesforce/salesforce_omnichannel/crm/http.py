@@ -1,6 +1,7 @@
 """The requests session every Salesforce call goes through: a timeout on every request (neither
 requests nor simple-salesforce sets one), the configured CA bundle even where
 `REQUESTS_CA_BUNDLE` is set (`trust_env = False`), and the last `Sforce-Limit-Info` seen."""
+
 from __future__ import annotations
 
 import re

@@ -1,11 +1,13 @@
 """Describe results (fields, lengths, picklists) cached for METADATA_REFRESH_MINUTES: one
 describe per object per interval, refreshable on demand, with the time each was fetched."""
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,9 @@ class DescribeStore(Protocol):
 
 
 class MetadataCache:
-    def __init__(self, client, refresh_minutes: int, clock: Callable[[], float] = time.time, keep: DescribeStore | None = None):
+    def __init__(
+        self, client, refresh_minutes: int, clock: Callable[[], float] = time.time, keep: DescribeStore | None = None
+    ):
         self._client = client
         self._keep = keep
         self._ttl = refresh_minutes * 60
@@ -89,8 +93,10 @@ class MetadataCache:
 
     def picklist(self, sobject: str, name: str) -> list[PicklistValue]:
         f = self.field(sobject, name) or {}
-        return [PicklistValue(v["value"], v.get("label") or v["value"], bool(v.get("active")), bool(v.get("defaultValue")))
-                for v in f.get("picklistValues") or []]
+        return [
+            PicklistValue(v["value"], v.get("label") or v["value"], bool(v.get("active")), bool(v.get("defaultValue")))
+            for v in f.get("picklistValues") or []
+        ]
 
     def length(self, sobject: str, name: str, fallback: int) -> int:
         f = self.field(sobject, name) or {}

@@ -1,4 +1,5 @@
 """Phone numbers as visitors type them: spaces, dashes, dots, brackets, `+` or `00` country codes."""
+
 from __future__ import annotations
 
 import re

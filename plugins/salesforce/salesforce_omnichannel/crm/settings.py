@@ -1,9 +1,11 @@
 """What the CRM core needs to know, taken from the plugin's configuration."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class SalesforceSettings:
         return self.ca_bundle or True
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "SalesforceSettings":
+    def from_config(cls, config: Mapping[str, Any]) -> SalesforceSettings:
         return cls(
             consumer_key=str(config.get("CONSUMER_KEY") or ""),
             username=str(config.get("USERNAME") or ""),

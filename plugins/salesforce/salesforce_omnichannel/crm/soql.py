@@ -1,9 +1,10 @@
 """Escaping of every literal that reaches SOQL or SOSL: nothing typed by a visitor or an agent
 is pasted into a query as it is."""
+
 from __future__ import annotations
 
 _SOQL = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_SOSL_RESERVED = set('?&|!{}[]()^~*:\\"\'+-')
+_SOSL_RESERVED = set("?&|!{}[]()^~*:\\\"'+-")
 
 
 def quote(value: str) -> str:
