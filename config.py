@@ -2,6 +2,7 @@
 
 Run with `errbot -c config.py`. See README.md ("Configuration") for every variable.
 """
+
 import logging
 import os
 import sys
@@ -74,9 +75,21 @@ BOT_PLUGIN_INDEXES = _env("BOT_PLUGIN_INDEXES", str(_HERE / "plugins" / "index.j
 
 # Defaults for the Salesforce plugin's configuration (`!plugin config Salesforce {...}` overrides).
 _SALESFORCE_KEYS = (
-    "CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE", "SHOW_CONTACT_ON_ASSIGN",
-    "AUTOSAVE_ON_CLOSE", "LOG_TRANSCRIPT_ON_CLOSE", "METADATA_REFRESH_MINUTES", "SESSION_TIMEOUT_MINUTES",
-    "POLL_SECONDS", "API_VERSION", "CA_BUNDLE", "REQUEST_TIMEOUT_SECONDS", "STATE_FILE",
+    "CONSUMER_KEY",
+    "USERNAME",
+    "AUTH_URL",
+    "AUDIENCE",
+    "PRIVATE_KEY_FILE",
+    "SHOW_CONTACT_ON_ASSIGN",
+    "AUTOSAVE_ON_CLOSE",
+    "LOG_TRANSCRIPT_ON_CLOSE",
+    "METADATA_REFRESH_MINUTES",
+    "SESSION_TIMEOUT_MINUTES",
+    "POLL_SECONDS",
+    "API_VERSION",
+    "CA_BUNDLE",
+    "REQUEST_TIMEOUT_SECONDS",
+    "STATE_FILE",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

@@ -3,6 +3,7 @@
 Importing this module puts the repository root, `tests/` (for the fixtures' helpers) and the two
 plugin/backend folders on `sys.path`, exactly as pytest.ini's `pythonpath` does.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,7 +33,9 @@ def table(headers: list[str], rows: list[list], title: str | None = None) -> str
     numeric = [all(_is_number(r[i]) for r in cells[1:]) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)).rstrip()
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True)
+        ).rstrip()
 
     out = [title, ""] if title else []
     out += [line(cells[0]), "  ".join("-" * w for w in widths)]

@@ -16,6 +16,7 @@ Reconnect: `POST /_sim/drop-websockets` closes every realtime socket; we time, f
 bot's "Disconnected from Rocket.Chat" and "Connected to Rocket.Chat" log lines and the moment the
 answer to a command carol posted during the outage is in the room.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import ROOT, calls_text, ms, new_line, summary, table, wait_until  # noqa: E402  (sets sys.path)
-
 import requests  # noqa: E402
-
 from bot_fixtures import CONNECTED, bot_env, launch_bot  # noqa: E402
+
+from benchmarks._common import ROOT, calls_text, ms, new_line, summary, table, wait_until  # noqa: E402  (sets sys.path)
 from simulators.launch import Simulator  # noqa: E402
-from simulators.rc_people import User  # noqa: E402
+from simulators.rocketchat.people import User  # noqa: E402
 
 BOT = "salesforce-bot"
 PROBE_DIR = str(ROOT / "tests" / "bot_plugins")
@@ -76,7 +76,9 @@ def bot_share(total: collections.Counter, people_sends: int) -> collections.Coun
     return +bot  # drops zero counts
 
 
-def scenario(rc: Rc, person: User, rid: str, text: str, repeat: int, expect_replies: int, contains=None, settle: float = 0.3):
+def scenario(
+    rc: Rc, person: User, rid: str, text: str, repeat: int, expect_replies: int, contains=None, settle: float = 0.3
+):
     """Send TEXT REPEAT times (each waited for) and return (bot calls per message, bot calls total, replies seen)."""
     rc.reset_calls()
     for i in range(repeat):
@@ -86,8 +88,17 @@ def scenario(rc: Rc, person: User, rid: str, text: str, repeat: int, expect_repl
             want = contains.format(i=i) if contains else None
             person.wait_for_reply(rid, BOT, mark, timeout=30, contains=want)
             if expect_replies > 1:  # every part of a split reply
-                wait_until(lambda: sum(1 for m, _ in person.stream.messages[mark:]
-                                       if m.get("rid") == rid and m.get("u", {}).get("username") == BOT) >= expect_replies, 30)
+                wait_until(
+                    lambda mark=mark: (
+                        sum(
+                            1
+                            for m, _ in person.stream.messages[mark:]
+                            if m.get("rid") == rid and m.get("u", {}).get("username") == BOT
+                        )
+                        >= expect_replies
+                    ),
+                    30,
+                )
     time.sleep(settle)  # a call made after the reply would still be counted
     bot = bot_share(rc.calls(), repeat)
     return bot, sum(bot.values()) / repeat
@@ -102,8 +113,15 @@ def backend_calls(rc: Rc, alice: User, repeat: int) -> list[list]:
         bot, per = scenario(rc, alice, rid, text, n, replies, contains)
         rows.append([name, n, f"{per:.2f}", f"{sum(bot[k] for k in bot if k == SEND) / n:.2f}", calls_text(bot), note])
 
-    row("first !echo in a DM opened after the bot connected", dm, "!echo first {i}", 1, 1, "first 0",
-        "bot learns the DM's id with im.create")
+    row(
+        "first !echo in a DM opened after the bot connected",
+        dm,
+        "!echo first {i}",
+        1,
+        1,
+        "first 0",
+        "bot learns the DM's id with im.create",
+    )
     row("!echo x in a DM", dm, "!echo x{i}", repeat, 1, "x{i}")
     row("!probe long 300 in a DM (3-part reply)", dm, "!probe long 300", max(1, repeat // 2), 3, "line 0299")
     row("!probe card in a DM", dm, "!probe card", repeat, 1)
@@ -114,7 +132,9 @@ def backend_calls(rc: Rc, alice: User, repeat: int) -> list[list]:
     return rows
 
 
-def reconnects(rc: Rc, bot, carol: User, rounds: int, refuse_seconds: float = 0.0) -> tuple[list[list], list[str], list[int]]:
+def reconnects(
+    rc: Rc, bot, carol: User, rounds: int, refuse_seconds: float = 0.0
+) -> tuple[list[list], list[str], list[int]]:
     """ROUNDS dropped-websocket rounds; with REFUSE_SECONDS, the realtime login is also refused that long
     (a server restart, say), so the bot's first attempts fail and Errbot's back-off grows."""
     dm = carol.dm(BOT)
@@ -137,7 +157,7 @@ def reconnects(rc: Rc, bot, carol: User, rounds: int, refuse_seconds: float = 0.
         t_posted = time.monotonic()
         new_line(bot, CONNECTED, start, 90)
         t_up = time.monotonic()
-        t_answer = wait_until(lambda: text in rc.bot_texts(dm), 60)
+        t_answer = wait_until(lambda text=text: text in rc.bot_texts(dm), 60)
         new_line(bot, "Caught up after reconnecting", start, 30)
         time.sleep(0.3)
         per_reconnect.append(bot_share(rc.calls(), 1))
@@ -156,14 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=10, help="messages per scenario (default 10)")
     parser.add_argument("--reconnects", type=int, default=5, help="dropped-websocket rounds (default 5)")
-    parser.add_argument("--outage-rounds", type=int, default=3, help="rounds where logins are also refused for a while (default 3)")
-    parser.add_argument("--outage-seconds", type=float, default=3.0, help="how long logins are refused in those rounds (default 3)")
+    parser.add_argument(
+        "--outage-rounds", type=int, default=3, help="rounds where logins are also refused for a while (default 3)"
+    )
+    parser.add_argument(
+        "--outage-seconds", type=float, default=3.0, help="how long logins are refused in those rounds (default 3)"
+    )
     args = parser.parse_args(argv)
     data_dir = tempfile.mkdtemp(prefix="bench-bot-")
     started: list = []
     people: list[User] = []
     try:
-        sim = Simulator("simulators.rocketchat", ["--port", "0", "--admin", "admin:admin-pass", "--seed", "demo", "--rate-limit", "1000"])
+        sim = Simulator(
+            "simulators.rocketchat",
+            ["--port", "0", "--admin", "admin:admin-pass", "--seed", "demo", "--rate-limit", "1000"],
+        )
         started.append(sim)
         rc = Rc(sim.url)
         t0 = time.monotonic()
@@ -190,22 +217,39 @@ def main(argv: list[str] | None = None) -> int:
             proc.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    print(table(["scenario", "messages", "bot REST calls/msg", "sends/msg", "bot calls by route (all messages)", "note"], rows,
-                title="REST calls the bot makes per incoming message (the people's own chat.sendMessage subtracted)"))
+    print(
+        table(
+            ["scenario", "messages", "bot REST calls/msg", "sends/msg", "bot calls by route (all messages)", "note"],
+            rows,
+            title="REST calls the bot makes per incoming message (the people's own chat.sendMessage subtracted)",
+        )
+    )
     print()
     print(f"Bot start-up: {startup_s:.1f} s to 'Connected to Rocket.Chat'; REST calls: {calls_text(startup_calls)}")
     print()
-    print(table(["from", "rounds", "min ms", "median ms", "max ms"], reconnect_rows,
-                title="Reconnect after POST /_sim/drop-websockets (Errbot sleeps its back-off before reconnecting)"))
+    print(
+        table(
+            ["from", "rounds", "min ms", "median ms", "max ms"],
+            reconnect_rows,
+            title="Reconnect after POST /_sim/drop-websockets (Errbot sleeps its back-off before reconnecting)",
+        )
+    )
     print()
     print("Bot REST calls per reconnect round (incl. the 1 reply to the outage command):")
     for i, text in enumerate(reconnect_calls, 1):
         print(f"  round {i}: {text}")
     if outage_rows:
         print()
-        print(table(["from", "rounds", "min ms", "median ms", "max ms"], outage_rows,
-                    title=f"Reconnect when the server also refuses logins for {args.outage_seconds:g} s after the drop"))
-        print(f"\nConnection attempts per round ('Reconnecting in' lines; the last attempt succeeded): {outage_attempts}")
+        print(
+            table(
+                ["from", "rounds", "min ms", "median ms", "max ms"],
+                outage_rows,
+                title=f"Reconnect when the server also refuses logins for {args.outage_seconds:g} s after the drop",
+            )
+        )
+        print(
+            f"\nConnection attempts per round ('Reconnecting in' lines; the last attempt succeeded): {outage_attempts}"
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ Starts `python -m simulators.salesforce --seed demo` (a key pair made for this r
 Call counts are exact and repeatable; the milliseconds are this machine's and only good for
 comparing operations with each other (a real org adds ~100-300 ms of network per call).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import calls_text, table  # noqa: E402  (sets sys.path)
-
-from crm import Crm  # noqa: E402
-from crm_settings import SalesforceSettings  # noqa: E402
 from sf_fixtures import Keys, SalesforceSim  # noqa: E402
-from simulators.certs import make_key_and_certificate  # noqa: E402
 
+from benchmarks._common import calls_text, table  # noqa: E402  (sets sys.path)
+from salesforce_omnichannel.crm.operations import Crm  # noqa: E402
+from salesforce_omnichannel.crm.settings import SalesforceSettings  # noqa: E402
+from simulators.certs import make_key_and_certificate  # noqa: E402
 
 
 def short_route(route: str) -> str:
@@ -52,9 +52,15 @@ def short_route(route: str) -> str:
 
 
 def settings_for(sim: SalesforceSim) -> SalesforceSettings:
-    return SalesforceSettings(consumer_key=sim.consumer_key, username=sim.username, auth_url=sim.url + "/services/oauth2/token",
-                              audience="https://login.salesforce.com", private_key_file=str(sim.key_path), ca_bundle=sim.ca_cert,
-                              timeout_seconds=10)
+    return SalesforceSettings(
+        consumer_key=sim.consumer_key,
+        username=sim.username,
+        auth_url=sim.url + "/services/oauth2/token",
+        audience="https://login.salesforce.com",
+        private_key_file=str(sim.key_path),
+        ca_bundle=sim.ca_cert,
+        timeout_seconds=10,
+    )
 
 
 def short(calls: dict[str, int]) -> str:
@@ -75,31 +81,62 @@ def operations(jane_id: str, case_number: str):
     created: dict[str, str] = {}
 
     def create_contact(crm: Crm, i: int):
-        record = crm.create_contact({"FirstName": "Bench", "LastName": f"Mark{i}", "Email": f"bench{i}@bench.example", "Phone": "+1 555 010 0000"})
+        record = crm.create_contact(
+            {
+                "FirstName": "Bench",
+                "LastName": f"Mark{i}",
+                "Email": f"bench{i}@bench.example",
+                "Phone": "+1 555 010 0000",
+            }
+        )
         created["contact"] = record["Id"]
         created["record"] = record
 
     def update_given(crm: Crm, i: int):
-        crm.update_contact(jane_id, {"Title": f"Title {i}", "Email": "jane.doe@example.com"}, current={"Email": "jane.doe@example.com"})
+        crm.update_contact(
+            jane_id, {"Title": f"Title {i}", "Email": "jane.doe@example.com"}, current={"Email": "jane.doe@example.com"}
+        )
 
     def update_fetch(crm: Crm, i: int):
         crm.update_contact(jane_id, {"Title": f"Other {i}"})
 
     return [
-        ("find contact by email (hit)", lambda crm, i: crm.find_contacts(email="jane.doe@example.com", phone="+1 415 555 0134")),
-        ("find contact: email miss, phone hit", lambda crm, i: crm.find_contacts(email="nobody@example.com", phone="415.555.0134")),
+        (
+            "find contact by email (hit)",
+            lambda crm, i: crm.find_contacts(email="jane.doe@example.com", phone="+1 415 555 0134"),
+        ),
+        (
+            "find contact: email miss, phone hit",
+            lambda crm, i: crm.find_contacts(email="nobody@example.com", phone="415.555.0134"),
+        ),
         ("find contact: email miss, no phone", lambda crm, i: crm.find_contacts(email="nobody@example.com")),
         ("find lead by email (hit)", lambda crm, i: crm.find_leads(email="lee.lead@example.com")),
         ("get contact by id", lambda crm, i: crm.get_contact(jane_id)),
         ("create contact", create_contact),
-        ("create contact with LeadSource", lambda crm, i: crm.create_contact({"LastName": f"Src{i}", "Email": f"src{i}@bench.example", "LeadSource": "web"})),
+        (
+            "create contact with LeadSource",
+            lambda crm, i: crm.create_contact(
+                {"LastName": f"Src{i}", "Email": f"src{i}@bench.example", "LeadSource": "web"}
+            ),
+        ),
         ("update contact (current given)", update_given),
         ("update contact (current fetched)", update_fetch),
         ("contact's cases", lambda crm, i: crm.contact_cases(jane_id)),
         ("case by number", lambda crm, i: crm.case_by_number(case_number)),
-        ("create case (defaults from describe)", lambda crm, i: crm.create_case(jane_id, {"Subject": f"Bench case {i}"})),
-        ("create case, all picklists given", lambda crm, i: crm.create_case(jane_id, {"Subject": f"Bench {i}", "Status": "New", "Priority": "High", "Origin": "Chat"})),
-        ("log transcript", lambda crm, i: crm.log_transcript(jane_id, "Chat transcript", "visitor: hi\nagent: hello\n" * 40)),
+        (
+            "create case (defaults from describe)",
+            lambda crm, i: crm.create_case(jane_id, {"Subject": f"Bench case {i}"}),
+        ),
+        (
+            "create case, all picklists given",
+            lambda crm, i: crm.create_case(
+                jane_id, {"Subject": f"Bench {i}", "Status": "New", "Priority": "High", "Origin": "Chat"}
+            ),
+        ),
+        (
+            "log transcript",
+            lambda crm, i: crm.log_transcript(jane_id, "Chat transcript", "visitor: hi\nagent: hello\n" * 40),
+        ),
         ("activities: tasks", lambda crm, i: crm.activities(jane_id, "tasks")),
         ("activities: calls", lambda crm, i: crm.activities(jane_id, "calls")),
         ("activities: events", lambda crm, i: crm.activities(jane_id, "events")),
@@ -134,8 +171,18 @@ def measure(sim: SalesforceSim, runs: int) -> list[list]:
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
-        rows.append([name, sum(cold.values()), sum(warm.values()), f"{cold_ms:.1f}", f"{statistics.median(times):.1f}", f"{p90:.1f}",
-                     short(warm), extra(cold, warm)])
+        rows.append(
+            [
+                name,
+                sum(cold.values()),
+                sum(warm.values()),
+                f"{cold_ms:.1f}",
+                f"{statistics.median(times):.1f}",
+                f"{p90:.1f}",
+                short(warm),
+                extra(cold, warm),
+            ]
+        )
     return rows
 
 
@@ -144,15 +191,17 @@ def concurrent(sim: SalesforceSim, threads: int = 8) -> list[list]:
     settings = settings_for(sim)
     jane_id = Crm(settings).find_contacts(email="jane.doe@example.com")[0].record["Id"]
     rows = []
-    for name, op in (("find contact by email", lambda crm, i: crm.find_contacts(email="jane.doe@example.com")),
-                     ("log transcript", lambda crm, i: crm.log_transcript(jane_id, "Chat transcript", f"visitor: hi {i}")),
-                     ("create case", lambda crm, i: crm.create_case(jane_id, {"Subject": f"Concurrent {i}"}))):
+    for name, op in (
+        ("find contact by email", lambda crm, i: crm.find_contacts(email="jane.doe@example.com")),
+        ("log transcript", lambda crm, i: crm.log_transcript(jane_id, "Chat transcript", f"visitor: hi {i}")),
+        ("create case", lambda crm, i: crm.create_case(jane_id, {"Subject": f"Concurrent {i}"})),
+    ):
         crm = Crm(settings)
         sim.reset_calls()
         barrier = threading.Barrier(threads)
         errors: list[BaseException] = []
 
-        def run(i: int) -> None:
+        def run(i: int, barrier=barrier, op=op, crm=crm, errors=errors) -> None:
             barrier.wait(10)
             try:
                 op(crm, i)
@@ -167,8 +216,15 @@ def concurrent(sim: SalesforceSim, threads: int = 8) -> list[list]:
             w.join(60)
         elapsed = (time.perf_counter() - started) * 1000
         calls = sim.calls()
-        rows.append([f"{threads} x {name}", sum(calls.values()), f"{elapsed:.0f}", short(calls),
-                     f"{len(errors)} ({type(errors[0]).__name__})" if errors else "0"])
+        rows.append(
+            [
+                f"{threads} x {name}",
+                sum(calls.values()),
+                f"{elapsed:.0f}",
+                short(calls),
+                f"{len(errors)} ({type(errors[0]).__name__})" if errors else "0",
+            ]
+        )
     return rows
 
 
@@ -188,11 +244,31 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if sim is not None:
                 sim.stop()
-    headers = ["operation", "calls cold", "calls warm", "cold ms", "median ms", "p90 ms", "warm calls by route", "cold adds"]
-    print(table(headers, rows, title=f"CRM core against the loopback Salesforce simulator ({args.runs} warm runs each; 'mint' = POST oauth2/token)"))
+    headers = [
+        "operation",
+        "calls cold",
+        "calls warm",
+        "cold ms",
+        "median ms",
+        "p90 ms",
+        "warm calls by route",
+        "cold adds",
+    ]
+    print(
+        table(
+            headers,
+            rows,
+            title=f"CRM core against the loopback Salesforce simulator ({args.runs} warm runs each; 'mint' = POST oauth2/token)",
+        )
+    )
     print()
-    print(table(["operation on one cold Crm, all threads at once", "calls", "wall ms", "calls by route", "errors"], together,
-                title="Concurrent cold callers (one mint and one describe per object expected)"))
+    print(
+        table(
+            ["operation on one cold Crm, all threads at once", "calls", "wall ms", "calls by route", "errors"],
+            together,
+            title="Concurrent cold callers (one mint and one describe per object expected)",
+        )
+    )
     print(f"\n(measured in {elapsed:.1f} s)")
     return 0
 

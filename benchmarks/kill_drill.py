@@ -18,6 +18,7 @@ POLL_SECONDS=2, REQUEST_TIMEOUT_SECONDS=5, so an interrupted write is looked for
 Then every closed chat is checked in Salesforce: transcript Tasks per room (0 = lost, 2+ =
 duplicated) and contacts per visitor email (2+ = duplicated). Goal: 0 and 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
-from plugin_store import DONE, SqliteStateStore  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
+
+from benchmarks._common import table  # noqa: E402  (sets sys.path)
+from salesforce_omnichannel.chat.store import DONE, SqliteStateStore  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
-from simulators.rc_people import Agent, Visitor  # noqa: E402
+from simulators.rocketchat.people import Agent, Visitor  # noqa: E402
 
 MOMENTS = [
     ("write sent, never received", "POST composite", "lost"),
@@ -197,14 +199,25 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table(["moment of the SIGKILL", "kills"], kill_rows, title="Kill -9 drill"))
         print()
-        print(table(["closed chats", "lost", "duplicated", "contacts missing", "drain after last restart (s)"],
-                    [[len(drill.closed), lost, duplicated, missing_contacts, f"{drain:.1f}"]]))
+        print(
+            table(
+                ["closed chats", "lost", "duplicated", "contacts missing", "drain after last restart (s)"],
+                [[len(drill.closed), lost, duplicated, missing_contacts, f"{drain:.1f}"]],
+            )
+        )
         print()
-        print(table(["handled chats in history", "CPU per idle poll (ms)", "closure throughput (per s)"], history_rows,
-                    title=f"History (poll every {stack.env['SALESFORCE_POLL_SECONDS']} s, {args.chats}-closure bursts)"))
+        print(
+            table(
+                ["handled chats in history", "CPU per idle poll (ms)", "closure throughput (per s)"],
+                history_rows,
+                title=f"History (poll every {stack.env['SALESFORCE_POLL_SECONDS']} s, {args.chats}-closure bursts)",
+            )
+        )
         cpu0, cpu1 = float(history_rows[0][1]), float(history_rows[1][1])
         rate0, rate1 = float(history_rows[0][2]), float(history_rows[1][2])
-        print(f"\nratios with/without history: poll CPU {cpu1 / max(cpu0, 0.1):.2f}x, throughput {rate0 / max(rate1, 0.01):.2f}x slower")
+        print(
+            f"\nratios with/without history: poll CPU {cpu1 / max(cpu0, 0.1):.2f}x, throughput {rate0 / max(rate1, 0.01):.2f}x slower"
+        )
         return 0 if lost == 0 and duplicated == 0 else 1
     finally:
         if drill is not None:

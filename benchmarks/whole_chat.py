@@ -28,6 +28,7 @@ idle stretch with no chat at all (the poller alone). (2) The same bot restarted 
 POLL_SECONDS=3600 (no poll during the run), so that each step's calls are exactly that step's:
 a first chat on the fresh process (token mint, describes and role caches cold), then warm chats.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,16 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import calls_text, ms, summary, table, wait_until  # noqa: E402  (sets sys.path)
-
 import requests  # noqa: E402
 import requests.adapters  # noqa: E402
-
 from plugin_fixtures import BOT, Stack  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
+
+from benchmarks._common import calls_text, ms, summary, table, wait_until  # noqa: E402  (sets sys.path)
 from simulators import rc_people  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
-from simulators.rc_people import Agent, Visitor, text_of  # noqa: E402
-from simulators.rocketchat import route_of  # noqa: E402  (the simulator's own route key)
+from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
+from simulators.rocketchat.server import route_of  # noqa: E402  (the simulator's own route key)
 
 JANE = ("Jane Doe", "jane.doe@example.com", None)
 SETTLE = 0.5  # seconds after a step's last expected message before its counters are read
@@ -179,7 +179,11 @@ def play_chat(stack: Stack, counters: Counters, alice: Agent, dm: str, known: bo
     if known:
         name, email, phone = JANE
     else:
-        name, email, phone = "Nina Newcomer", f"nina.{n}.{time.time_ns() % 10**9}@newco.example", f"+49 30 77{n:02d}{time.time_ns() % 10**4:04d}"
+        name, email, phone = (
+            "Nina Newcomer",
+            f"nina.{n}.{time.time_ns() % 10**9}@newco.example",
+            f"+49 30 77{n:02d}{time.time_ns() % 10**4:04d}",
+        )
     steps: list[tuple] = []
     lat: dict[str, float] = {}
     time.sleep(SETTLE)  # whatever the previous chat left behind is not this one's
@@ -212,9 +216,11 @@ def play_chat(stack: Stack, counters: Counters, alice: Agent, dm: str, known: bo
         steps.append(("visitor's two lines", *counters.step()))
 
         if known:
-            commands = [("!salesforce contact", rid, "Matched on email", None, "in the livechat room"),
-                        ("/salesforce cases", dm, "Cases of Jane Doe", None, "in the DM"),
-                        ('!salesforce create-case --subject "Benchmark case"', dm, "Case Number", None, "in the DM")]
+            commands = [
+                ("!salesforce contact", rid, "Matched on email", None, "in the livechat room"),
+                ("/salesforce cases", dm, "Cases of Jane Doe", None, "in the DM"),
+                ('!salesforce create-case --subject "Benchmark case"', dm, "Case Number", None, "in the DM"),
+            ]
         else:
             commands = [("!salesforce create-contact", dm, "Contact created", email, "in the DM")]
         for text, where, expect, then, place in commands:
@@ -251,7 +257,9 @@ def totals(chat: dict) -> tuple[collections.Counter, collections.Counter, collec
 
 
 def step_rows(chat: dict) -> list[list]:
-    rows = [[name, sum(rc.values()), calls_text(rc), sum(sf.values()), calls_text(sf)] for name, rc, sf, _ in chat["steps"]]
+    rows = [
+        [name, sum(rc.values()), calls_text(rc), sum(sf.values()), calls_text(sf)] for name, rc, sf, _ in chat["steps"]
+    ]
     rc, sf, _ = totals(chat)
     rows.append(["whole chat", sum(rc.values()), calls_text(rc), sum(sf.values()), calls_text(sf)])
     return rows
@@ -259,7 +267,9 @@ def step_rows(chat: dict) -> list[list]:
 
 def minus(a: collections.Counter, b: collections.Counter) -> str:
     """What A has beyond B, and what it has less, as '+1 X, -2 Y'."""
-    parts = [f"+{a[k] - b[k]} {k}" for k in sorted(a) if a[k] > b[k]] + [f"-{b[k] - a[k]} {k}" for k in sorted(b) if b[k] > a[k]]
+    parts = [f"+{a[k] - b[k]} {k}" for k in sorted(a) if a[k] > b[k]] + [
+        f"-{b[k] - a[k]} {k}" for k in sorted(b) if b[k] > a[k]
+    ]
     return ", ".join(parts) or "nothing"
 
 
@@ -268,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=5, help="known-visitor chats on the polling bot (default 5)")
     parser.add_argument("--new-chats", type=int, default=2, help="new-visitor chats on the polling bot (default 2)")
-    parser.add_argument("--idle", type=float, default=30.0, help="seconds the polling bot is left idle and counted (default 30)")
+    parser.add_argument(
+        "--idle", type=float, default=30.0, help="seconds the polling bot is left idle and counted (default 30)"
+    )
     args = parser.parse_args(argv)
     count_people_calls()
     tmp = tempfile.mkdtemp(prefix="bench-chat-")
@@ -315,11 +327,21 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     headers = ["step", "bot RC calls", "bot Rocket.Chat REST calls by route", "SF calls", "Salesforce calls by route"]
-    print(table(headers, step_rows(quiet_known),
-                title="Known visitor (Jane Doe), warm bot, no poll during the chat (POLL_SECONDS=3600): the bot's calls per step"))
+    print(
+        table(
+            headers,
+            step_rows(quiet_known),
+            title="Known visitor (Jane Doe), warm bot, no poll during the chat (POLL_SECONDS=3600): the bot's calls per step",
+        )
+    )
     print()
-    print(table(headers, step_rows(quiet_new),
-                title="New visitor (fresh email + phone), warm bot, no poll during the chat: the bot's calls per step"))
+    print(
+        table(
+            headers,
+            step_rows(quiet_new),
+            title="New visitor (fresh email + phone), warm bot, no poll during the chat: the bot's calls per step",
+        )
+    )
     print()
     cold_rc, cold_sf, _ = totals(quiet_cold)
     warm_rc, warm_sf, _ = totals(quiet_known)
@@ -327,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Rocket.Chat: {minus(cold_rc, warm_rc)}")
     print(f"  Salesforce:  {minus(cold_sf, warm_sf)}")
     print("  per step:")
-    for (name, rc_c, sf_c, _), (_, rc_w, sf_w, _) in zip(quiet_cold["steps"], quiet_known["steps"]):
+    for (name, rc_c, sf_c, _), (_, rc_w, sf_w, _) in zip(quiet_cold["steps"], quiet_known["steps"], strict=True):
         extra = [f"RC {minus(rc_c, rc_w)}" if rc_c != rc_w else "", f"SF {minus(sf_c, sf_w)}" if sf_c != sf_w else ""]
         if any(extra):
             print(f"    {name}: " + "; ".join(e for e in extra if e))
@@ -337,10 +359,34 @@ def main(argv: list[str] | None = None) -> int:
     for i, chat in enumerate(polling, 1):
         rc, sf, people = totals(chat)
         polls = rc["GET livechat/rooms"]
-        rows.append([i, "known" if chat["known"] else "new", f"{chat['seconds']:.1f}", sum(rc.values()), polls, sum(sf.values()),
-                     sum(people.values()), calls_text(rc)])
-    print(table(["chat", "visitor", "seconds", "bot RC calls", "of which GET livechat/rooms", "SF calls", "people's RC calls", "bot Rocket.Chat calls by route"],
-                rows, title=f"Whole chats on the Stack's bot (POLL_SECONDS={poll_seconds}): totals per chat, poll calls included"))
+        rows.append(
+            [
+                i,
+                "known" if chat["known"] else "new",
+                f"{chat['seconds']:.1f}",
+                sum(rc.values()),
+                polls,
+                sum(sf.values()),
+                sum(people.values()),
+                calls_text(rc),
+            ]
+        )
+    print(
+        table(
+            [
+                "chat",
+                "visitor",
+                "seconds",
+                "bot RC calls",
+                "of which GET livechat/rooms",
+                "SF calls",
+                "people's RC calls",
+                "bot Rocket.Chat calls by route",
+            ],
+            rows,
+            title=f"Whole chats on the Stack's bot (POLL_SECONDS={poll_seconds}): totals per chat, poll calls included",
+        )
+    )
     print()
     print("The people's own Rocket.Chat calls (subtracted above), counted in this script:")
     for chat in [polling[0]] + [c for c in polling if not c["known"]][:1]:
@@ -353,19 +399,37 @@ def main(argv: list[str] | None = None) -> int:
     for chat in polling:
         for name, value in chat["latency"].items():
             found[("known: " if chat["known"] else "new: ") + name].append(value)
-    print(table(["from -> to", "chats", "min ms", "median ms", "max ms"],
-                [[name, len(v), *(ms(x) for x in summary(v))] for name, v in found.items()],
-                title=f"Latencies on the Stack's bot (POLL_SECONDS={poll_seconds}), arrival in alice's realtime stream"))
+    print(
+        table(
+            ["from -> to", "chats", "min ms", "median ms", "max ms"],
+            [[name, len(v), *(ms(x) for x in summary(v))] for name, v in found.items()],
+            title=f"Latencies on the Stack's bot (POLL_SECONDS={poll_seconds}), arrival in alice's realtime stream",
+        )
+    )
     print()
     per_minute = 60.0 / idle_s
-    print(table(["bot, idle", "seconds", "RC calls", "RC calls per idle minute", "SF calls", "Rocket.Chat calls by route"],
-                [[f"POLL_SECONDS={poll_seconds}, no chat open", f"{idle_s:.1f}", sum(idle_rc.values()),
-                  f"{sum(idle_rc.values()) * per_minute:.1f}", sum(idle_sf.values()), calls_text(idle_rc)]],
-                title="The poller alone"))
+    print(
+        table(
+            ["bot, idle", "seconds", "RC calls", "RC calls per idle minute", "SF calls", "Rocket.Chat calls by route"],
+            [
+                [
+                    f"POLL_SECONDS={poll_seconds}, no chat open",
+                    f"{idle_s:.1f}",
+                    sum(idle_rc.values()),
+                    f"{sum(idle_rc.values()) * per_minute:.1f}",
+                    sum(idle_sf.values()),
+                    calls_text(idle_rc),
+                ]
+            ],
+            title="The poller alone",
+        )
+    )
     polls = idle_rc["GET livechat/rooms"] / 2
     if polls:
-        print(f"\n~{polls:.0f} polls in {idle_s:.0f} s (2 GET livechat/rooms each: open rooms, closed rooms); at the default "
-              f"POLL_SECONDS=30 that is {2 * 60 / 30:.0f} calls per idle minute, at 2 s {2 * 60 / 2:.0f}.")
+        print(
+            f"\n~{polls:.0f} polls in {idle_s:.0f} s (2 GET livechat/rooms each: open rooms, closed rooms); at the default "
+            f"POLL_SECONDS=30 that is {2 * 60 / 30:.0f} calls per idle minute, at 2 s {2 * 60 / 2:.0f}."
+        )
     print(f"\nStack start-up (both simulators + bot to 'Connected to Rocket.Chat'): {startup_s:.1f} s.")
     if "Traceback" in log:
         print("\nWARNING: the bot logged a traceback during the quiet run.")

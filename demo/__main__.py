@@ -6,15 +6,16 @@ as a script (`python -m demo < FILE`).
 Ctrl-C (SIGINT) and SIGTERM end the console and stop every process the demo started; while a child
 is being spawned or while stopping, a signal is held until that step is done, so no child escapes.
 """
+
 from __future__ import annotations
 
 import argparse
 import shutil
 import signal
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from demo.console import HELP, WALKTHROUGH, Output, interactive, scripted, write_error
 from demo.session import Session
@@ -75,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out.emit(["Starting the demo: a loopback Salesforce org, a loopback Rocket.Chat and the real bot ..."])
         stack.start()
-        out.emit([f"Ready. Rocket.Chat {stack.rc_url}, Salesforce {stack.sf_url}", f"Bot log: {stack.bot.log_path}", ""])
+        out.emit(
+            [f"Ready. Rocket.Chat {stack.rc_url}, Salesforce {stack.sf_url}", f"Bot log: {stack.bot.log_path}", ""]
+        )
         session = Session(stack.rc_url, SalesforceView(stack.sf_url, stack.sf_ca), out.emit, script=scripted_input)
         if args.script:
             code = scripted(session, out, stack, args.script.read_text(encoding="utf-8").splitlines(), args.script.name)

@@ -4,14 +4,16 @@ Both share one Session; only the pacing differs: at a terminal messages print as
 prompt comes back at once, while a script waits for the replies to settle after every line so its
 output reads in order (and a test can rely on it).
 """
+
 from __future__ import annotations
 
 import sys
 import threading
-from typing import TYPE_CHECKING, Iterable, TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
 
-from demo.session import HELP, CommandError, Session
-from simulators.rc_people import ApiFailure
+from demo.session import CommandError, Session
+from simulators.rocketchat.people import ApiFailure
 
 if TYPE_CHECKING:
     from demo.stack import Stack
@@ -43,6 +45,7 @@ class Output:
         self.prompt = ""
         try:
             import readline  # noqa: F401 - line editing and history at the prompt
+
             self._readline = readline if interactive else None
         except ImportError:  # pragma: no cover - not on Linux
             self._readline = None
@@ -60,7 +63,9 @@ class Output:
 
 def _botlog(session: Session, stack: Stack, rest: str) -> None:
     count = int(rest) if rest.isdigit() else 30
-    session.emit([f"--- last {count} lines of {stack.bot.log_path} ---", *stack.bot_log_tail(count).splitlines(), "---"])
+    session.emit(
+        [f"--- last {count} lines of {stack.bot.log_path} ---", *stack.bot_log_tail(count).splitlines(), "---"]
+    )
 
 
 def interactive(session: Session, out: Output, stack: Stack) -> int:
@@ -98,7 +103,7 @@ def _one(session: Session, stack: Stack, line: str) -> bool:
     """Run one line; report a failure to the person instead of raising. True when it worked."""
     try:
         if line.strip().startswith(":botlog"):
-            _botlog(session, stack, line.strip()[len(":botlog"):].strip())
+            _botlog(session, stack, line.strip()[len(":botlog") :].strip())
         else:
             session.run(line)
         return True

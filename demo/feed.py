@@ -4,15 +4,16 @@ Each person has their own realtime stream (rc_people.Stream); a livechat message
 agent's and the visitor's stream, so the feed keeps the first copy only. Tests and `:wait` search the
 feed instead of the screen.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from demo.render import plain_text, render
-from simulators.rc_people import Stream
+from simulators.rocketchat.people import Stream
 
 
 @dataclass
@@ -49,7 +50,11 @@ class Feed:
                 fresh = stream.messages[start:]
                 slot[1] = start + len(fresh)
                 for message, meta in fresh:
-                    key = (message.get("_id"), message.get("editedAt") and str(message.get("editedAt")), message.get("msg"))
+                    key = (
+                        message.get("_id"),
+                        message.get("editedAt") and str(message.get("editedAt")),
+                        message.get("msg"),
+                    )
                     if key in self._seen:
                         continue
                     self._seen.add(key)

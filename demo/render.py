@@ -4,6 +4,7 @@ The point of the demo is to show what each person sees, so every line names its 
 bot's direct messages as private (the visitor never sees them), and attachments are printed field by
 field instead of as raw JSON.
 """
+
 from __future__ import annotations
 
 BOT = "salesforce-bot"

@@ -3,17 +3,18 @@
 Everything goes through Rocket.Chat's own API (simulators.rc_people), exactly as the web client and
 the livechat widget would, so the bot sees nothing the demo could not also produce for real.
 """
+
 from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from demo.feed import Feed
 from demo.render import BOT
 from demo.sfview import SalesforceView
-from simulators.rc_people import Agent, Visitor
+from simulators.rocketchat.people import Agent, Visitor
 
 AGENT, AGENT_PASSWORD = "alice", "agent-pass"
 BOT_PREFIXES = ("!", "/", f"@{BOT}")
@@ -125,8 +126,11 @@ class Session:
         if not self.script:
             return
         if expect_bot:
-            self.feed.wait_for(lambda e: (e.message.get("u") or {}).get("username") == BOT and not e.message.get("t"),
-                               self.wait_from, bot_timeout)
+            self.feed.wait_for(
+                lambda e: (e.message.get("u") or {}).get("username") == BOT and not e.message.get("t"),
+                self.wait_from,
+                bot_timeout,
+            )
         self.feed.settle()
 
     # -- commands -----------------------------------------------------------------------------
@@ -142,7 +146,11 @@ class Session:
         if rest:
             return self.say(rest, "agent")
         self.role = "agent"
-        self.emit([f"you are now alice, the agent, typing into the {'DM with the bot' if self.agent_target == 'dm' else 'chat'}"])
+        self.emit(
+            [
+                f"you are now alice, the agent, typing into the {'DM with the bot' if self.agent_target == 'dm' else 'chat'}"
+            ]
+        )
 
     def cmd_visitor(self, rest: str) -> None:
         chat = self._need_chat()
@@ -157,7 +165,9 @@ class Session:
         if rest == "chat":
             self._need_chat()
         self.agent_target = rest
-        self.emit([f"alice now types into the {'DM with the bot' if rest == 'dm' else 'livechat room (the visitor sees it)'}"])
+        self.emit(
+            [f"alice now types into the {'DM with the bot' if rest == 'dm' else 'livechat room (the visitor sees it)'}"]
+        )
 
     def cmd_open(self, rest: str) -> None:
         name, email, phone = parse_open(shlex.split(rest))
@@ -165,8 +175,12 @@ class Session:
         visitor.open_chat()
         self.feed.watch(visitor.stream)
         self.chats.append(Chat(visitor, name, email, phone, self.sf.snapshot(email, phone)))
-        self.emit([f"{name} opened a chat on the website ({', '.join(x for x in (email, phone) if x) or 'no contact data'});"
-                   " it waits for an agent: type  :take"])
+        self.emit(
+            [
+                f"{name} opened a chat on the website ({', '.join(x for x in (email, phone) if x) or 'no contact data'});"
+                " it waits for an agent: type  :take"
+            ]
+        )
         self._settle()
 
     def cmd_take(self, _rest: str) -> None:
@@ -207,8 +221,11 @@ class Session:
     def cmd_wait(self, rest: str) -> None:
         if not rest:
             raise CommandError("usage: :wait TEXT   (waits for a message containing TEXT)")
-        found = self.feed.wait_for(lambda e: rest.lower() in e.text.lower() or rest.lower() in "\n".join(e.lines).lower(),
-                                   self.wait_from, WAIT_SECONDS)
+        found = self.feed.wait_for(
+            lambda e: rest.lower() in e.text.lower() or rest.lower() in "\n".join(e.lines).lower(),
+            self.wait_from,
+            WAIT_SECONDS,
+        )
         if found is None:
             raise CommandError(f"no message containing {rest!r} within {WAIT_SECONDS:.0f} s")
         self.feed.settle(quiet=0.5, limit=2.0)

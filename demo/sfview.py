@@ -3,6 +3,7 @@
 The control is not the Salesforce API (it never counts as an API call and needs no token): the
 demo uses it to show, independently of the bot, what really got saved.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,15 +32,23 @@ class SalesforceView:
     def snapshot(self, email: str | None, phone: str | None = None) -> dict[str, list[dict]]:
         """Contacts matching the email (any case) or the phone's digits, with their cases and tasks."""
         wanted_phone = _digits(phone)[-9:]
-        contacts = [c for c in self.records("Contact")
-                    if (email and (c.get("Email") or "").lower() == email.lower())
-                    or (wanted_phone and len(wanted_phone) >= 7 and _digits(c.get("Phone")).endswith(wanted_phone))]
+        contacts = [
+            c
+            for c in self.records("Contact")
+            if (email and (c.get("Email") or "").lower() == email.lower())
+            or (wanted_phone and len(wanted_phone) >= 7 and _digits(c.get("Phone")).endswith(wanted_phone))
+        ]
         ids = {c["Id"] for c in contacts}
         leads = [r for r in self.records("Lead") if email and (r.get("Email") or "").lower() == email.lower()]
         cases = [c for c in self.records("Case") if c.get("ContactId") in ids]
         tasks = [t for t in self.records("Task") if t.get("WhoId") in ids]
         by_date = lambda r: r.get("CreatedDate") or ""  # noqa: E731
-        return {"contacts": contacts, "leads": leads, "cases": sorted(cases, key=by_date), "tasks": sorted(tasks, key=by_date)}
+        return {
+            "contacts": contacts,
+            "leads": leads,
+            "cases": sorted(cases, key=by_date),
+            "tasks": sorted(tasks, key=by_date),
+        }
 
     def wait_for_new_task(self, email: str | None, phone: str | None, before: dict, timeout: float) -> bool:
         """True once a task (a logged transcript) appears that was not there BEFORE."""
@@ -69,14 +78,22 @@ class SalesforceView:
             lines.append("  no Contact")
         for c in snap["contacts"]:
             name = " ".join(p for p in (c.get("FirstName"), c.get("LastName")) if p)
-            lines.append(f"  Contact {c['Id']}: {name}, {c.get('Email') or 'no email'}, {c.get('Phone') or 'no phone'}"
-                         f" (created {c.get('CreatedDate')}, modified {c.get('LastModifiedDate')}){new(c)}")
+            lines.append(
+                f"  Contact {c['Id']}: {name}, {c.get('Email') or 'no email'}, {c.get('Phone') or 'no phone'}"
+                f" (created {c.get('CreatedDate')}, modified {c.get('LastModifiedDate')}){new(c)}"
+            )
         for lead in snap["leads"]:
-            lines.append(f"  Lead {lead['Id']}: {lead.get('FirstName') or ''} {lead.get('LastName')}, {lead.get('Company')}{new(lead)}")
+            lines.append(
+                f"  Lead {lead['Id']}: {lead.get('FirstName') or ''} {lead.get('LastName')}, {lead.get('Company')}{new(lead)}"
+            )
         for case in snap["cases"]:
-            lines.append(f"  Case {case.get('CaseNumber')} [{case.get('Status')}, {case.get('Priority')}] {case.get('Subject')}{new(case)}")
+            lines.append(
+                f"  Case {case.get('CaseNumber')} [{case.get('Status')}, {case.get('Priority')}] {case.get('Subject')}{new(case)}"
+            )
         for task in snap["tasks"]:
-            lines.append(f"  Task {task['Id']} [{task.get('Status')}] {task.get('Subject')} (created {task.get('CreatedDate')}){new(task)}")
+            lines.append(
+                f"  Task {task['Id']} [{task.get('Status')}] {task.get('Subject')} (created {task.get('CreatedDate')}){new(task)}"
+            )
             description = (task.get("Description") or "").splitlines()
             for line in description[:MAX_DESCRIPTION_LINES]:
                 lines.append(f"      {line}")

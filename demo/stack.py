@@ -4,19 +4,22 @@ Everything runs as real child processes, as in production: the bot is `errbot -c
 configured only through environment variables, exactly as an operator would run it. Every child
 carries DEMO_RUN_DIR in its environment, so a leftover could always be found by that marker.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 import requests
 
 from simulators.certs import make_key_and_certificate
+from simulators.harness import bot_env, salesforce_env
 from simulators.launch import ROOT, ChildProcess
 
 CONSUMER_KEY = "3MVG9DemoConsumerKeyMadeOnTheSpot"
@@ -83,45 +86,80 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.say(f"Demo files in {self.run_dir}")
         self.say("  making a 2048-bit key pair and certificate for the Connected App ...")
-        self.key_path, cert_path = make_key_and_certificate(self.run_dir / "keys", "connected-app", "rocketchat-salesforce")
+        self.key_path, cert_path = make_key_and_certificate(
+            self.run_dir / "keys", "connected-app", "rocketchat-salesforce"
+        )
         py = [sys.executable, "-u", "-m"]
-        sf = self._spawn("Salesforce simulator", py + [
-            "simulators.salesforce", "--port", "0", "--consumer-key", CONSUMER_KEY, "--certificate", str(cert_path),
-            "--username", SF_USERNAME, "--seed", "demo"], self._env(), "salesforce-sim.log")
+        sf = self._spawn(
+            "Salesforce simulator",
+            py
+            + [
+                "simulators.salesforce",
+                "--port",
+                "0",
+                "--consumer-key",
+                CONSUMER_KEY,
+                "--certificate",
+                str(cert_path),
+                "--username",
+                SF_USERNAME,
+                "--seed",
+                "demo",
+            ],
+            self._env(),
+            "salesforce-sim.log",
+        )
         # Every demo person shares 127.0.0.1 (real users each have their own address), so the
         # per-address limit is roomier than Rocket.Chat's 10 calls a minute; the bot is exempt anyway.
-        rc = self._spawn("Rocket.Chat simulator", py + [
-            "simulators.rocketchat", "--port", "0", "--admin", ":".join(RC_ADMIN), "--seed", "demo",
-            "--rate-limit", "200"], self._env(), "rocketchat-sim.log")
+        rc = self._spawn(
+            "Rocket.Chat simulator",
+            py
+            + [
+                "simulators.rocketchat",
+                "--port",
+                "0",
+                "--admin",
+                ":".join(RC_ADMIN),
+                "--seed",
+                "demo",
+                "--rate-limit",
+                "200",
+            ],
+            self._env(),
+            "rocketchat-sim.log",
+        )
         self.sf_url = sf.wait_for_line("listening on ", 60).split("listening on ", 1)[1].strip()
         self.sf_ca = sf.wait_for_line("certificate ", 30).split(" ", 1)[1].strip()
         self.rc_url = rc.wait_for_line("listening on ", 60).split("listening on ", 1)[1].strip()
         self._allow_slash_commands()
-        self.bot = self._spawn("bot (errbot -c config.py)", [str(Path(sys.executable).with_name("errbot")), "-c", str(ROOT / "config.py")],
-                               self._env(self.bot_env()), "bot.log")
+        self.bot = self._spawn(
+            "bot (errbot -c config.py)",
+            [str(Path(sys.executable).with_name("errbot")), "-c", str(ROOT / "config.py")],
+            self._env(self.bot_settings()),
+            "bot.log",
+        )
         self.say("  waiting for the bot to connect ...")
         self.bot.wait_for_line(CONNECTED, 120)
 
-    def bot_env(self) -> dict[str, str]:
+    def bot_settings(self) -> dict[str, str]:
         """What an operator would set: Rocket.Chat login, admins, data dir, the plugin's defaults."""
         data_dir = self.run_dir / "bot-data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        return {
-            "ROCKETCHAT_URL": self.rc_url, "ROCKETCHAT_USER": BOT_USER, "ROCKETCHAT_PASSWORD": BOT_PASSWORD,
-            "BOT_ADMINS": BOT_ADMINS, "BOT_DATA_DIR": str(data_dir), "BOT_LOG_LEVEL": "INFO",
-            "SALESFORCE_CONSUMER_KEY": CONSUMER_KEY, "SALESFORCE_USERNAME": SF_USERNAME,
-            "SALESFORCE_AUTH_URL": f"{self.sf_url}/services/oauth2/token",
-            "SALESFORCE_AUDIENCE": "https://login.salesforce.com",
-            "SALESFORCE_PRIVATE_KEY_FILE": str(self.key_path), "SALESFORCE_CA_BUNDLE": self.sf_ca,
-            "SALESFORCE_POLL_SECONDS": "5",
-        }
+        env = bot_env(self.rc_url, BOT_USER, BOT_PASSWORD, str(data_dir), {"BOT_ADMINS": BOT_ADMINS})
+        env.update(
+            salesforce_env(self.sf_url, CONSUMER_KEY, SF_USERNAME, str(self.key_path), self.sf_ca, poll_seconds=5)
+        )
+        return env
 
     def _allow_slash_commands(self) -> None:
         """What the README asks the admin to do, so `/salesforce …` reaches the bot."""
         http = requests.Session()
         http.trust_env = False
-        http.post(f"{self.rc_url}/_sim/settings", json={"_id": "Message_AllowUnrecognizedSlashCommand", "value": True},
-                  timeout=10).raise_for_status()
+        http.post(
+            f"{self.rc_url}/_sim/settings",
+            json={"_id": "Message_AllowUnrecognizedSlashCommand", "value": True},
+            timeout=10,
+        ).raise_for_status()
 
     def bot_log_tail(self, lines: int = 40) -> str:
         return "\n".join(list(self.bot.lines)[-lines:]) if self.bot else ""

@@ -3,6 +3,7 @@
 The same recipe the README gives admins (2048-bit RSA, SHA-256, self-signed X.509), done with
 `cryptography` so that a machine without the openssl CLI can still run the demo and the tests.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,9 +42,7 @@ def make_key_and_certificate(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

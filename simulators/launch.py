@@ -3,6 +3,7 @@
 Tests and the demo share this so that every process they start binds 127.0.0.1 on a free port,
 announces itself on its first stdout lines, and dies with its process group when stopped.
 """
+
 from __future__ import annotations
 
 import collections
@@ -99,7 +100,7 @@ class ChildProcess:
         self._reader.join(2)
         return self.proc.returncode
 
-    def __enter__(self) -> "ChildProcess":
+    def __enter__(self) -> ChildProcess:
         return self
 
     def __exit__(self, *exc) -> None:

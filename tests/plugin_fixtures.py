@@ -5,16 +5,17 @@
 and `.start_bot()`, `.env`,
 and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls.
 """
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
-from bot_fixtures import bot_env, launch_bot
 from rc_fixtures import RocketChatSim
 from sf_fixtures import SalesforceSim
-from simulators.rc_people import User
+
+from simulators.harness import bot_env, launch_bot, salesforce_env
+from simulators.rocketchat.people import User
 
 BOT = "salesforce-bot"
 
@@ -41,17 +42,19 @@ class Stack:
             self.rc.stop()
             raise
         self.data_dir = data_dir
-        self.env = bot_env(self.rc.url, BOT, "bot-pass", data_dir, {
-            "BOT_ADMINS": "admin",
-            "SALESFORCE_CONSUMER_KEY": self.sf.consumer_key,
-            "SALESFORCE_USERNAME": self.sf.username,
-            "SALESFORCE_AUTH_URL": self.sf.url + "/services/oauth2/token",
-            "SALESFORCE_AUDIENCE": "https://login.salesforce.com",
-            "SALESFORCE_PRIVATE_KEY_FILE": str(self.sf.key_path),
-            "SALESFORCE_CA_BUNDLE": self.sf.ca_cert,
-            "SALESFORCE_POLL_SECONDS": "2",
-            **(extra_env or {}),
-        })
+        self.env = bot_env(
+            self.rc.url,
+            BOT,
+            "bot-pass",
+            data_dir,
+            {
+                "BOT_ADMINS": "admin",
+                **salesforce_env(
+                    self.sf.url, self.sf.consumer_key, self.sf.username, str(self.sf.key_path), self.sf.ca_cert
+                ),
+                **(extra_env or {}),
+            },
+        )
         try:
             self.bot = launch_bot(self.env, wait_for="Connected to Rocket.Chat")
         except Exception:

@@ -9,21 +9,31 @@
 Demo passwords: agents alice/bob `agent-pass`, manager maria `manager-pass`, carol `user-pass`,
 bot salesforce-bot `bot-pass`.
 """
+
 from __future__ import annotations
 
 import pytest
 import requests
 
-from simulators import rc_people
 from simulators.launch import Simulator
+from simulators.rocketchat import people as rc_people
 
 ADMIN = ("admin", "admin-pass")
-PASSWORDS = {"alice": "agent-pass", "bob": "agent-pass", "maria": "manager-pass", "carol": "user-pass", "salesforce-bot": "bot-pass", "admin": "admin-pass"}
+PASSWORDS = {
+    "alice": "agent-pass",
+    "bob": "agent-pass",
+    "maria": "manager-pass",
+    "carol": "user-pass",
+    "salesforce-bot": "bot-pass",
+    "admin": "admin-pass",
+}
 
 
 class RocketChatSim:
     def __init__(self, seed: str = "demo", extra_args: tuple[str, ...] = ()):
-        self.process = Simulator("simulators.rocketchat", ["--port", "0", "--admin", ":".join(ADMIN), "--seed", seed, *extra_args])
+        self.process = Simulator(
+            "simulators.rocketchat", ["--port", "0", "--admin", ":".join(ADMIN), "--seed", seed, *extra_args]
+        )
         self.url = self.process.url
         self.admin = ADMIN
         self.http = requests.Session()
@@ -48,7 +58,9 @@ class RocketChatSim:
     def drop_websockets(self) -> int:
         return self._post("/_sim/drop-websockets")["dropped"]
 
-    def fail(self, route: str, status: int, count: int | None = None, seconds: float | None = None, user: str | None = None) -> None:
+    def fail(
+        self, route: str, status: int, count: int | None = None, seconds: float | None = None, user: str | None = None
+    ) -> None:
         self._post("/_sim/fail", {"route": route, "status": status, "count": count, "seconds": seconds, "user": user})
 
     def clear_faults(self) -> None:

@@ -12,6 +12,7 @@ controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults
 `add_user(username, preauthorized, active)`, `hold(routes, phase, count)`, `held()`, `release()`,
 `token()` (mints one with a fresh JWT), `stop()`.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,10 +38,27 @@ class Keys:
 
 
 class SalesforceSim:
-    def __init__(self, keys: Keys, seed: str = "empty", session_timeout_minutes: float | None = None,
-                 audiences: tuple[str, ...] = (), username: str = USERNAME, consumer_key: str = CONSUMER_KEY):
-        args = ["--port", "0", "--consumer-key", consumer_key, "--certificate", str(keys.cert_path),
-                "--username", username, "--seed", seed]
+    def __init__(
+        self,
+        keys: Keys,
+        seed: str = "empty",
+        session_timeout_minutes: float | None = None,
+        audiences: tuple[str, ...] = (),
+        username: str = USERNAME,
+        consumer_key: str = CONSUMER_KEY,
+    ):
+        args = [
+            "--port",
+            "0",
+            "--consumer-key",
+            consumer_key,
+            "--certificate",
+            str(keys.cert_path),
+            "--username",
+            username,
+            "--seed",
+            seed,
+        ]
         if session_timeout_minutes is not None:
             args += ["--session-timeout-minutes", str(session_timeout_minutes)]
         for audience in audiences:
@@ -69,9 +87,17 @@ class SalesforceSim:
     def reset(self, seed: str = "empty") -> None:
         self._post("/_sim/reset", {"seed": seed})
 
-    def fault(self, status: int | None = 503, seconds: float | None = None, count: int | None = None,
-              delay: float | None = None, routes: list[str] | None = None) -> None:
-        self._post("/_sim/fault", {"status": status, "seconds": seconds, "count": count, "delay": delay, "routes": routes})
+    def fault(
+        self,
+        status: int | None = 503,
+        seconds: float | None = None,
+        count: int | None = None,
+        delay: float | None = None,
+        routes: list[str] | None = None,
+    ) -> None:
+        self._post(
+            "/_sim/fault", {"status": status, "seconds": seconds, "count": count, "delay": delay, "routes": routes}
+        )
 
     def clear_faults(self) -> None:
         self.http.delete(self.url + "/_sim/fault", timeout=10).raise_for_status()
@@ -110,12 +136,21 @@ class SalesforceSim:
         self._post("/_sim/users", {"username": username, "preauthorized": preauthorized, "active": active})
 
     def assertion(self, **claims) -> str:
-        body = {"iss": self.consumer_key, "sub": self.username, "aud": "https://login.salesforce.com", "exp": int(time.time()) + 180}
+        body = {
+            "iss": self.consumer_key,
+            "sub": self.username,
+            "aud": "https://login.salesforce.com",
+            "exp": int(time.time()) + 180,
+        }
         body.update(claims)
         return jwt.encode(body, self.key_path.read_text(), algorithm="RS256")
 
     def token(self, **claims) -> dict:
-        resp = self.http.post(self.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": self.assertion(**claims)}, timeout=10)
+        resp = self.http.post(
+            self.url + "/services/oauth2/token",
+            data={"grant_type": JWT_GRANT, "assertion": self.assertion(**claims)},
+            timeout=10,
+        )
         resp.raise_for_status()
         return resp.json()
 

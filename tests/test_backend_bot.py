@@ -4,6 +4,7 @@ One simulator and one bot per module (the probe plugin in tests/bot_plugins adds
 replies, self-posts and an Omnichannel event log); people are played through Rocket.Chat's own API
 (simulators.rc_people). Bot replies are read back from the simulator's store, not from the bot.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -11,10 +12,10 @@ import time
 
 import pytest
 import requests
-
 from bot_fixtures import bot_env, launch_bot
+
 from simulators.launch import ROOT, Simulator
-from simulators.rc_people import Agent, User, Visitor, text_of
+from simulators.rocketchat.people import Agent, User, Visitor, text_of
 
 BOT = "salesforce-bot"
 PROBE_DIR = str(ROOT / "tests" / "bot_plugins")
@@ -24,14 +25,18 @@ PROBE_DIR = str(ROOT / "tests" / "bot_plugins")
 def rc():
     # Every person here shares 127.0.0.1, where real users each have an address of their own: a roomier
     # per-IP limit keeps the people from waiting on each other (the bot is exempt either way).
-    sim = Simulator("simulators.rocketchat", ["--port", "0", "--admin", "admin:admin-pass", "--seed", "demo", "--rate-limit", "200"])
+    sim = Simulator(
+        "simulators.rocketchat", ["--port", "0", "--admin", "admin:admin-pass", "--seed", "demo", "--rate-limit", "200"]
+    )
     yield sim
     sim.stop()
 
 
 @pytest.fixture(scope="module")
 def bot(rc, tmp_path_factory):
-    proc = launch_bot(bot_env(rc.url, BOT, "bot-pass", str(tmp_path_factory.mktemp("bot-data")), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR}))
+    proc = launch_bot(
+        bot_env(rc.url, BOT, "bot-pass", str(tmp_path_factory.mktemp("bot-data")), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR})
+    )
     yield proc
     proc.stop()
 
@@ -79,7 +84,9 @@ def test_help_and_echo_in_a_direct_message(alice):
     assert ask(alice, dm, "!echo hello from a DM")["msg"] == "hello from a DM"
 
 
-@pytest.mark.parametrize("text", ["!echo prefixed", f"@{BOT} echo mentioned", f"@{BOT}: echo mentioned-colon", "/echo slashed"])
+@pytest.mark.parametrize(
+    "text", ["!echo prefixed", f"@{BOT} echo mentioned", f"@{BOT}: echo mentioned-colon", "/echo slashed"]
+)
 def test_commands_in_a_channel_prefixed_mentioned_or_slashed(alice, text):
     reply = ask(alice, general_id(alice), text)
     assert reply["msg"] == text.rsplit(" ", 1)[1]
@@ -143,7 +150,9 @@ def test_omnichannel_events_reach_plugins_and_system_messages_run_no_command(rc,
     try:
         rid = visitor.open_chat()
         alice.take(rid)
-        assert f"omnichannel event assigned room={rid} agent=alice" in new_line(bot, f"omnichannel event assigned room={rid}", start=0)  # the room id is new
+        assert f"omnichannel event assigned room={rid} agent=alice" in new_line(
+            bot, f"omnichannel event assigned room={rid}", start=0
+        )  # the room id is new
         visitor.say("!echo visitor-command")
         # An agent's command in a livechat room is answered privately, never where the visitor reads.
         mark = alice.mark()
@@ -177,7 +186,9 @@ def test_a_command_posted_while_the_websocket_is_down_is_answered_once(rc, bot):
 
 
 def test_bad_credentials_stop_the_bot_with_a_clear_line(rc, tmp_path):
-    proc = launch_bot(bot_env(rc.url, BOT, "wrong-password", str(tmp_path), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR}), wait_for=None)
+    proc = launch_bot(
+        bot_env(rc.url, BOT, "wrong-password", str(tmp_path), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR}), wait_for=None
+    )
     try:
         line = proc.wait_for_line("refused the bot's credentials", 60)
         assert proc.proc.wait(60) is not None  # it stops instead of retrying forever

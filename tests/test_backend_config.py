@@ -1,4 +1,5 @@
 """config.py builds Errbot's settings from the environment and refuses incomplete ones with one line."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ SHOW = (
 
 def load_config(env: dict, tmp_path) -> subprocess.CompletedProcess:
     base = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BOT_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-c", SHOW], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-c", SHOW], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=30
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,8 +68,13 @@ def test_password_login_settings(tmp_path):
 
 def test_personal_access_token_settings(tmp_path):
     done = load_config(
-        {"ROCKETCHAT_URL": "https://chat.example.com", "ROCKETCHAT_USER_ID": "uid1", "ROCKETCHAT_TOKEN": "pat",
-         "ROCKETCHAT_BOT_NAME": "crm", "BOT_EXTRA_PLUGIN_DIR": str(tmp_path)},
+        {
+            "ROCKETCHAT_URL": "https://chat.example.com",
+            "ROCKETCHAT_USER_ID": "uid1",
+            "ROCKETCHAT_TOKEN": "pat",
+            "ROCKETCHAT_BOT_NAME": "crm",
+            "BOT_EXTRA_PLUGIN_DIR": str(tmp_path),
+        },
         tmp_path,
     )
     assert done.returncode == 0, done.stderr

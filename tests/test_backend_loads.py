@@ -1,4 +1,5 @@
 """Errbot finds and builds the backend from its .plug without a server (catches .plug/import mistakes)."""
+
 from __future__ import annotations
 
 import logging

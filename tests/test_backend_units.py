@@ -1,11 +1,11 @@
 """Pure logic of the Rocket.Chat backend: identifiers, filtering, rendering, rate-limit waits."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 from errbot.backends.base import Card
-
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier
 from rc_messages import SeenIds, classify, parse_date
 from rc_render import card_attachment, split_body, to_rocketchat
@@ -16,8 +16,14 @@ BOT_ID = "botUserId0000001"
 
 def payload(**over):
     now = {"$date": 1_764_000_000_000}
-    base = {"_id": "m1", "rid": "room1", "msg": "!help", "ts": now, "_updatedAt": now,
-            "u": {"_id": "u-alice", "username": "alice", "name": "Alice Agent"}}
+    base = {
+        "_id": "m1",
+        "rid": "room1",
+        "msg": "!help",
+        "ts": now,
+        "_updatedAt": now,
+        "u": {"_id": "u-alice", "username": "alice", "name": "Alice Agent"},
+    }
     base.update(over)
     return base
 
@@ -42,7 +48,12 @@ def test_identifiers_round_trip(ident):
 def test_person_strings_follow_errbot_conventions():
     alice = RocketChatPerson("alice", "u1", "Alice Agent")
     assert (str(alice), alice.person, alice.aclattr, alice.nick, alice.fullname) == (
-        "@alice", "@alice", "@alice", "alice", "Alice Agent")
+        "@alice",
+        "@alice",
+        "@alice",
+        "alice",
+        "Alice Agent",
+    )
 
 
 def test_a_new_message_from_a_person_is_a_message_with_extras():
@@ -82,7 +93,11 @@ def test_what_never_reaches_errbot(over, meta):
     [
         ({"t": "uj", "msg": "alice"}, "assigned", "alice"),
         ({"t": "command", "msg": "connected"}, "assigned", "alice"),
-        ({"t": "livechat_transfer_history", "transferData": {"transferredTo": {"_id": "u-bob", "username": "bob"}}}, "transferred", "bob"),
+        (
+            {"t": "livechat_transfer_history", "transferData": {"transferredTo": {"_id": "u-bob", "username": "bob"}}},
+            "transferred",
+            "bob",
+        ),
         ({"t": "livechat-close", "msg": "bye"}, "closed", None),
     ],
 )
@@ -102,7 +117,9 @@ def test_seen_ids_are_bounded_and_refuse_repeats():
 
 def test_dates_from_both_apis():
     assert parse_date({"$date": 0}) == dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    assert parse_date("2026-11-24T19:14:18.123Z") == dt.datetime(2026, 11, 24, 19, 14, 18, 123000, tzinfo=dt.timezone.utc)
+    assert parse_date("2026-11-24T19:14:18.123Z") == dt.datetime(
+        2026, 11, 24, 19, 14, 18, 123000, tzinfo=dt.timezone.utc
+    )
     assert parse_date("nonsense") is None
 
 
@@ -125,8 +142,13 @@ def test_split_a_single_huge_word():
 
 
 def test_card_becomes_an_attachment():
-    card = Card(body="Body &amp; more", title="Jane Doe", link="https://x/003", color="green",
-                fields=(("Email", "jane@example.com"), ("Description", "d" * 60)))
+    card = Card(
+        body="Body &amp; more",
+        title="Jane Doe",
+        link="https://x/003",
+        color="green",
+        fields=(("Email", "jane@example.com"), ("Description", "d" * 60)),
+    )
     att = card_attachment(card)
     assert att["title"] == "Jane Doe" and att["title_link"] == "https://x/003"
     assert att["text"] == "Body & more" and att["color"].startswith("#")
@@ -143,15 +165,36 @@ def test_rate_limit_wait_uses_epoch_milliseconds():
 def test_livechat_room_and_visitor_payloads():
     from rc_omnichannel import room_from_payload, visitor_from_payload
 
-    room = room_from_payload({
-        "_id": "LR1", "t": "l", "fname": "Jane Visitor", "ts": "2026-11-24T10:00:00.000Z",
-        "_updatedAt": "2026-11-24T10:05:00.000Z", "v": {"_id": "V1", "username": "guest-1", "token": "tok"},
-        "servedBy": {"_id": "A1", "username": "alice", "ts": "2026-11-24T10:01:00.000Z"},
-        "closedAt": "2026-11-24T10:09:00.000Z", "closer": "user",
-    })
+    room = room_from_payload(
+        {
+            "_id": "LR1",
+            "t": "l",
+            "fname": "Jane Visitor",
+            "ts": "2026-11-24T10:00:00.000Z",
+            "_updatedAt": "2026-11-24T10:05:00.000Z",
+            "v": {"_id": "V1", "username": "guest-1", "token": "tok"},
+            "servedBy": {"_id": "A1", "username": "alice", "ts": "2026-11-24T10:01:00.000Z"},
+            "closedAt": "2026-11-24T10:09:00.000Z",
+            "closer": "user",
+        }
+    )
     assert (room.id, room.open, room.visitor_id, room.visitor_token, room.agent_username, room.closer) == (
-        "LR1", False, "V1", "tok", "alice", "user")  # `open` is absent once closed
+        "LR1",
+        False,
+        "V1",
+        "tok",
+        "alice",
+        "user",
+    )  # `open` is absent once closed
     assert room.served_at.minute == 1 and room.closed_at.minute == 9 and room.visitor_name == "Jane Visitor"
-    visitor = visitor_from_payload({"_id": "V1", "username": "guest-1", "name": "Jane", "token": "tok",
-                                    "visitorEmails": [{"address": "jane@example.com"}], "phone": [{"phoneNumber": "+1 555"}]})
+    visitor = visitor_from_payload(
+        {
+            "_id": "V1",
+            "username": "guest-1",
+            "name": "Jane",
+            "token": "tok",
+            "visitorEmails": [{"address": "jane@example.com"}],
+            "phone": [{"phoneNumber": "+1 555"}],
+        }
+    )
     assert (visitor.emails, visitor.phones, visitor.name) == (("jane@example.com",), ("+1 555",), "Jane")

@@ -1,5 +1,6 @@
 """The CRM core against the loopback org over real HTTPS: JWT flow, errors people can act on,
 call counts, escaping, and no secret anywhere."""
+
 from __future__ import annotations
 
 import logging
@@ -7,10 +8,17 @@ import threading
 
 import pytest
 
-import crm_auth
-from crm import Crm
-from crm_errors import CrmAuthError, CrmConfigError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
-from crm_settings import SalesforceSettings
+from salesforce_omnichannel.crm import auth as crm_auth
+from salesforce_omnichannel.crm.errors import (
+    CrmAuthError,
+    CrmConfigError,
+    CrmLimitExceeded,
+    CrmNotFound,
+    CrmUnavailable,
+    CrmValidationError,
+)
+from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.settings import SalesforceSettings
 from simulators.certs import make_key_and_certificate
 
 INJECTIONS = [
@@ -26,8 +34,15 @@ INJECTIONS = [
 
 
 def settings_for(sim, **over) -> SalesforceSettings:
-    values = dict(consumer_key=sim.consumer_key, username=sim.username, auth_url=sim.url + "/services/oauth2/token",
-                  audience="https://login.salesforce.com", private_key_file=str(sim.key_path), ca_bundle=sim.ca_cert, timeout_seconds=10)
+    values = dict(
+        consumer_key=sim.consumer_key,
+        username=sim.username,
+        auth_url=sim.url + "/services/oauth2/token",
+        audience="https://login.salesforce.com",
+        private_key_file=str(sim.key_path),
+        ca_bundle=sim.ca_cert,
+        timeout_seconds=10,
+    )
     values.update(over)
     return SalesforceSettings(**values)
 
@@ -105,7 +120,7 @@ def test_configuration_problems(org, tmp_path):
     with pytest.raises(CrmConfigError, match="cannot be read"):
         Crm(settings_for(org, private_key_file=str(tmp_path / "missing.key"))).find_contacts(email="a@b.co")
     junk = tmp_path / "junk.key"
-    junk.write_text("-----BEGIN PRIV" "ATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    junk.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(CrmConfigError) as err:
         Crm(settings_for(org, private_key_file=str(junk))).find_contacts(email="a@b.co")
     assert "not a key" not in err.value.message and "usable RSA private key" in err.value.message
@@ -138,7 +153,9 @@ def test_leads_contacts_and_updates(org, crm):
     created = crm.create_contact({"FirstName": "Ana", "LastName": "Nova", "Email": "ana.nova@example.com", "Phone": ""})
     assert created["Name"] == "Ana Nova" and created["Id"].startswith("003")
     org.reset_calls()
-    changed = crm.update_contact(created["Id"], {"Phone": "+1 555 0101", "Email": "ana.nova@example.com", "FirstName": ""}, current=created)
+    changed = crm.update_contact(
+        created["Id"], {"Phone": "+1 555 0101", "Email": "ana.nova@example.com", "FirstName": ""}, current=created
+    )
     assert changed == {"Phone": "+1 555 0101"}  # unchanged and empty fields are not sent
     assert org.calls() == {"PATCH sobjects/Contact/{id}": 1}
     assert crm.get_contact(created["Id"])["FirstName"] == "Ana"
@@ -186,7 +203,8 @@ def test_one_describe_per_object_per_interval(org, crm):
 @pytest.mark.parametrize("crafted", INJECTIONS)
 def test_hostile_strings_at_every_lookup_are_harmless(org, crm, crafted):
     assert crm.find_contacts(email=crafted, phone=crafted) == [] or all(
-        m.matched_on == "phone" for m in crm.find_contacts(email=crafted, phone=crafted))
+        m.matched_on == "phone" for m in crm.find_contacts(email=crafted, phone=crafted)
+    )
     assert crm.find_leads(email=crafted, phone=crafted) == []
     with pytest.raises(CrmValidationError):
         crm.case_by_number(crafted)
@@ -226,7 +244,14 @@ def test_no_secret_in_logs_reprs_or_errors(org, crm, caplog):
     except CrmAuthError as exc:
         text = f"{exc} {exc!r} {exc.admin_detail}"
         assert token not in text and key_body not in text
-    everything = caplog.text + repr(crm) + repr(crm.client) + repr(crm.client.auth) + repr(crm.client.auth.session()) + repr(crm.settings)
+    everything = (
+        caplog.text
+        + repr(crm)
+        + repr(crm.client)
+        + repr(crm.client.auth)
+        + repr(crm.client.auth.session())
+        + repr(crm.settings)
+    )
     assert token not in everything and key_body not in everything
     assert "eyJ" not in caplog.text  # no JWT assertion logged
 

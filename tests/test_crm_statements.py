@@ -4,20 +4,21 @@ and SOSL references: operators never mixed without parentheses, no long text are
 sorted, LIMIT and OFFSET within bounds, every literal escaped, every SOSL term's reserved
 characters escaped. A new statement fails `test_the_statement_list_is_complete` until it is
 listed (and so checked) here."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
 import pytest
-
-import crm_closure
-from crm import Crm
-from crm_client import SalesforceClient
 from test_crm_core import settings_for
 
+from salesforce_omnichannel.crm import closure as crm_closure
+from salesforce_omnichannel.crm.client import SalesforceClient
+from salesforce_omnichannel.crm.operations import Crm
+
 HOSTILE = "O'Brien \\ \" % _ ' OR Name != '"
-SOSL_RESERVED = set('?&|!{}[]()^~*:\\"\'+-')
+SOSL_RESERVED = set("?&|!{}[]()^~*:\\\"'+-")
 
 # each statement with its literals replaced by ?: the whole vocabulary of the plugin's queries
 STATEMENTS = {
@@ -77,7 +78,11 @@ def produced(sf_sim):
     client = Recording(settings)
     crm = Crm(settings, client)
     jane = crm.find_contacts(email="jane.doe@example.com")[0].record
-    for email, phone in ((HOSTILE + "@x.example", None), (None, "+1 (415) 555-0134"), ("nobody@x.example", "555 0177 " + HOSTILE)):
+    for email, phone in (
+        (HOSTILE + "@x.example", None),
+        (None, "+1 (415) 555-0134"),
+        ("nobody@x.example", "555 0177 " + HOSTILE),
+    ):
         crm.find_contacts(email, phone)
         crm.find_leads(email, phone)
     crm.get_contact(jane["Id"])
@@ -116,7 +121,9 @@ def test_hostile_text_never_escapes_its_literal(produced):
     for statement in produced:
         outside = re.sub(r"'(?:\\.|[^'\\])*'", "''", statement)
         outside = re.sub(r"FIND \{(?:\\.|[^}\\])*\}", "FIND {}", outside)
-        assert "O'Brien" not in outside and "OR Name" not in outside and "%" not in outside.replace("LIKE ''", ""), statement
+        assert "O'Brien" not in outside and "OR Name" not in outside and "%" not in outside.replace("LIKE ''", ""), (
+            statement
+        )
 
 
 def test_sosl_terms_escape_every_reserved_character(produced):

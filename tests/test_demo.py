@@ -5,6 +5,7 @@ person at the console would see: the private greeting, the command answers, the 
 in Salesforce, and no CRM data in the livechat room. Other runs check that Ctrl-C and SIGTERM stop
 every process the demo started.
 """
+
 from __future__ import annotations
 
 import os
@@ -89,22 +90,34 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     script = tmp_path / "walk.txt"
     script.write_text(SCRIPT)
     run_dir = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
     out = proc.stdout
     assert proc.returncode == 0, f"{out}\n--- stderr ---\n{proc.stderr}\n--- bot log ---\n{_tail(run_dir / 'bot.log')}"
     private = "salesforce-bot (PRIVATE, only alice sees this):"
     # The greeting on assignment: privately, in alice's DM with the bot.
-    assert re.search(re.escape(private) + r"\n  \| Contact: Jane Doe .*\n  \| \*Jane Doe is already a Salesforce Contact\.\*\n"
-                     r"  \| Matched on email\.\n  \| Next: `!salesforce cases`", out)  # one message: the card with the next steps
+    assert re.search(
+        re.escape(private) + r"\n  \| Contact: Jane Doe .*\n  \| \*Jane Doe is already a Salesforce Contact\.\*\n"
+        r"  \| Matched on email\.\n  \| Next: `!salesforce cases`",
+        out,
+    )  # one message: the card with the next steps
     assert re.search(r"\| Contact: Jane Doe .*\n(  \|.*\n)*  \|   Account: Acme Corporation", out)
     # `!salesforce contact` and `/salesforce cases` answer with the demo contact's data, privately.
     after_contact = out.split("demo> !salesforce contact", 1)[1].split("demo> /salesforce cases", 1)[0]
     assert "Title: Operations Manager" in after_contact and "Email: jane.doe@example.com" in after_contact
     after_cases = out.split("demo> /salesforce cases", 1)[1].split("demo> !salesforce create-case", 1)[0]
     assert f"{private} *Cases of Jane Doe*" in after_cases
-    for number, subject in (("00001001", "Printer jams on tray 2"), ("00001002", "Invoice shows the wrong VAT rate"),
-                            ("00001003", "Cannot log in to the customer portal")):
+    for number, subject in (
+        ("00001001", "Printer jams on tray 2"),
+        ("00001002", "Invoice shows the wrong VAT rate"),
+        ("00001003", "Cannot log in to the customer portal"),
+    ):
         assert number in after_cases and subject in after_cases
     assert "Case Origin: Chat" in out and "Subject: Wrong VAT rate on the March invoice" in out
     # Closing the chat: Salesforce now holds the new case and the transcript as a completed Task.
@@ -123,7 +136,9 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     # The visitor's widget never showed CRM data: only their own chat, alice's answer and system lines.
     for name in ("Jane Doe", "Sam Newman"):
         for line in _chat_lines(out, name):
-            assert not any(crm in line for crm in ("Acme", "0000100", "Operations Manager", "salesforce-bot", "lightning")), line
+            assert not any(
+                crm in line for crm in ("Acme", "0000100", "Operations Manager", "salesforce-bot", "lightning")
+            ), line
     assert len(_chat_lines(out, "Jane Doe")) >= 5
     # A visitor typing a command gets nothing: the bot never answers a visitor.
     after_visitor_command = out.split("demo> :visitor !salesforce cases", 1)[1].split("demo> ", 1)[0]
@@ -137,17 +152,27 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(("signum", "trigger"), [
-    (signal.SIGINT, "demo> :sleep"),
-    (signal.SIGTERM, "demo> :sleep"),
-    (signal.SIGINT, "  waiting for the bot to connect"),  # Ctrl-C while the bot is still starting
-], ids=["ctrl-c", "sigterm", "ctrl-c-while-starting"])
+@pytest.mark.parametrize(
+    ("signum", "trigger"),
+    [
+        (signal.SIGINT, "demo> :sleep"),
+        (signal.SIGTERM, "demo> :sleep"),
+        (signal.SIGINT, "  waiting for the bot to connect"),  # Ctrl-C while the bot is still starting
+    ],
+    ids=["ctrl-c", "sigterm", "ctrl-c-while-starting"],
+)
 def test_a_signal_stops_everything_it_started(tmp_path, signum, trigger):
     script = tmp_path / "idle.txt"
     script.write_text(":open Jane Doe jane.doe@example.com\n:take\n:sleep 300\n")
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     lines: list[str] = []
     triggered = threading.Event()
 
@@ -180,8 +205,14 @@ def test_a_failing_line_ends_the_script_with_a_non_zero_status(tmp_path):
     script = tmp_path / "bad.txt"
     script.write_text("!echo first\n:take\n!echo never sent\n")
     run_dir = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "salesforce-bot (PRIVATE, only alice sees this): first" in proc.stdout
     assert "! no chat yet" in proc.stdout and "script failed at bad.txt:2: :take" in proc.stdout
@@ -190,27 +221,52 @@ def test_a_failing_line_ends_the_script_with_a_non_zero_status(tmp_path):
 
 
 def test_a_missing_script_is_one_clear_line():
-    proc = subprocess.run([sys.executable, "-m", "demo", "--script", "no/such/file.txt"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo", "--script", "no/such/file.txt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "no such script: no/such/file.txt"
 
 
 def test_open_takes_a_name_of_several_words_then_email_and_phone():
     assert parse_open(["Jane", "Doe", "jane.doe@example.com"]) == ("Jane Doe", "jane.doe@example.com", None)
-    assert parse_open(["Luis", "García", "luis@x.example", "+34", "912", "345", "678"]) == ("Luis García", "luis@x.example", "+34 912 345 678")
+    assert parse_open(["Luis", "García", "luis@x.example", "+34", "912", "345", "678"]) == (
+        "Luis García",
+        "luis@x.example",
+        "+34 912 345 678",
+    )
     assert parse_open(["Tom", "+44", "20", "7946", "0958"]) == ("Tom", None, "+44 20 7946 0958")
     with pytest.raises(CommandError):
         parse_open(["jane@example.com"])
 
 
 def test_a_card_from_the_bot_in_a_dm_reads_as_private_with_its_fields():
-    message = {"_id": "m1", "msg": "", "u": {"username": "salesforce-bot"}, "attachments": [
-        {"title": "Contact: Jane Doe", "title_link": "https://sf.example/003", "text": "Matched on email.",
-         "fields": [{"title": "Email", "value": "jane.doe@example.com"}]}]}
+    message = {
+        "_id": "m1",
+        "msg": "",
+        "u": {"username": "salesforce-bot"},
+        "attachments": [
+            {
+                "title": "Contact: Jane Doe",
+                "title_link": "https://sf.example/003",
+                "text": "Matched on email.",
+                "fields": [{"title": "Email", "value": "jane.doe@example.com"}],
+            }
+        ],
+    }
     lines = render(message, {"roomType": "d", "roomName": ""}, "alice")
     assert lines[0] == "[DM alice <-> salesforce-bot] salesforce-bot (PRIVATE, only alice sees this):"
-    assert lines[1:] == ["  | Contact: Jane Doe  <https://sf.example/003>", "  | Matched on email.",
-                         "  |   Email: jane.doe@example.com", "  +--"]
+    assert lines[1:] == [
+        "  | Contact: Jane Doe  <https://sf.example/003>",
+        "  | Matched on email.",
+        "  |   Email: jane.doe@example.com",
+        "  +--",
+    ]
     visitor = {"_id": "m2", "msg": "Hi", "token": "t", "u": {"username": "guest-1", "name": "Jane Doe"}}
-    assert render(visitor, {"roomType": "l", "roomName": "Jane Doe"}, "alice") == ["[chat with Jane Doe] Jane Doe (visitor): Hi"]
+    assert render(visitor, {"roomType": "l", "roomName": "Jane Doe"}, "alice") == [
+        "[chat with Jane Doe] Jane Doe (visitor): Hi"
+    ]

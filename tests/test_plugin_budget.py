@@ -1,14 +1,15 @@
 """Call budgets of a chat, counted on the simulators' own counters (counts, not times): Salesforce
 calls per chat without commands (known visitor 2, new visitor 3, no describe once metadata is
 kept), Rocket.Chat reads of a command (one besides the reply), and the idle poll (2 list calls)."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor
+
+from simulators.rocketchat.people import Agent, Visitor
 
 SF_BOOKKEEPING = ("POST oauth2/token", "GET id")  # a token mint is not a per-chat cost
 
@@ -35,7 +36,9 @@ def whole_chat(stack, alice, name, email, phone=None) -> dict[str, int]:
         alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="Salesforce Contact")
         visitor.say("hello")
         alice.close_chat(rid)
-        wait_until(lambda: [t for t in stack.sf.records("Task") if f"[{rid}]" in (t.get("Subject") or "")], 30, "the Task")
+        wait_until(
+            lambda: [t for t in stack.sf.records("Task") if f"[{rid}]" in (t.get("Subject") or "")], 30, "the Task"
+        )
         time.sleep(0.5)
         return sf_calls(stack)
     finally:
@@ -84,8 +87,12 @@ def test_a_reconnect_catches_up_the_rooms_with_activity_not_every_open_room(stac
         stack.rc.reset_calls()
         stack.rc.drop_websockets()
         visitor.say("are you still there?")  # activity while the bot is away
-        line = stack.bot.wait_for_line(lambda l: "Caught up after reconnecting" in l and
-                                       stack.bot.output().splitlines().index(l) >= start, 30)
+        line = stack.bot.wait_for_line(
+            lambda line: (
+                "Caught up after reconnecting" in line and stack.bot.output().splitlines().index(line) >= start
+            ),
+            30,
+        )
         calls = stack.rc.calls()
         assert calls.get("GET chat.syncMessages", 0) <= 3, calls  # the active rooms, not 150+
         assert int(line.split(" in ")[-1].split()[0]) <= 3, line

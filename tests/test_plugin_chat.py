@@ -1,12 +1,12 @@
 """A whole Omnichannel chat, played for real: visitor, agent, the bot with the Salesforce plugin,
 and both simulators. Salesforce's state is read back through the simulator's `/_sim/` controls."""
+
 from __future__ import annotations
 
-
 import pytest
-
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor, text_of
+
+from simulators.rocketchat.people import Agent, Visitor, text_of
 
 JANE = "jane.doe@example.com"
 
@@ -17,7 +17,6 @@ def alice(stack):
     agent.go_online()
     yield agent
     agent.close()
-
 
 
 def records(stack, sobject: str, **where) -> list[dict]:
@@ -54,23 +53,35 @@ def test_a_known_visitor_from_greeting_to_transcript(stack, alice):
         reply = stack.ask(alice, rid, "!salesforce contact", contains="Matched on email")
         assert reply["attachments"][0]["title"] == "Contact: Jane Doe"
         cases = stack.ask(alice, rid, "/salesforce cases", contains="Cases of Jane Doe")
-        assert text_of(cases).index("Cannot log in to the customer portal") < text_of(cases).index("Printer jams on tray 2")
+        assert text_of(cases).index("Cannot log in to the customer portal") < text_of(cases).index(
+            "Printer jams on tray 2"
+        )
         # From the agent's direct message, the one chat the agent serves is the subject.
         case = stack.ask(alice, dm, "!salesforce case 1001", contains="Case Number")
         assert case["attachments"][0]["title"] == "Case 00001001: Printer jams on tray 2"
         calls = stack.ask(alice, dm, "/salesforce activities calls", contains="Calls of Jane Doe")
         assert "Call about the portal login" in text_of(calls)
-        created = stack.ask(alice, dm, '!salesforce create-case --subject "Portal login fails" --priority high --type Electronic', contains="Case Number")
+        created = stack.ask(
+            alice,
+            dm,
+            '!salesforce create-case --subject "Portal login fails" --priority high --type Electronic',
+            contains="Case Number",
+        )
         fields = {f["title"]: f["value"] for f in created["attachments"][0]["fields"]}
         assert fields["Priority"] == "High" and fields["Status"] == "New" and fields["Case Origin"] in ("Chat", "Web")
         [new_case] = records(stack, "Case", Subject="Portal login fails")
         assert new_case["ContactId"] == jane and new_case["Priority"] == "High"
-        bad = stack.ask(alice, dm, '!salesforce create-case --subject "x" --priority urgent', contains="not a valid Priority")
+        bad = stack.ask(
+            alice, dm, '!salesforce create-case --subject "x" --priority urgent', contains="not a valid Priority"
+        )
         assert "High, Medium, Low" in bad["msg"]
 
         visitor.say("Thanks, bye")
         alice.close_chat(rid, comment="solved")
-        task = wait_until(lambda: records(stack, "Task", WhoId=jane, Status="Completed", WhatId=new_case["Id"]), what="the transcript Task")
+        task = wait_until(
+            lambda: records(stack, "Task", WhoId=jane, Status="Completed", WhatId=new_case["Id"]),
+            what="the transcript Task",
+        )
         [task] = task
         assert task["Subject"].startswith("Chat transcript: Jane Doe")
         assert "my portal login fails" in task["Description"] and "Thanks, bye" in task["Description"]
@@ -88,12 +99,22 @@ def test_a_new_visitor_is_offered_and_given_a_contact(stack, alice):
     dm = alice.dm(BOT)
     try:
         greeting = alice.wait_for_reply(dm, BOT, mark, contains="This is not a Salesforce Contact")
-        assert "!salesforce create-contact --first-name Nina --last-name Newcomer --email nina@newco.example --phone '+49 30 9876543'" in greeting["msg"]
-        made = stack.ask(alice, dm, "!salesforce create-contact --city Berlin --account Initech --lead-source 'phone inquiry'", contains="Contact created")
+        assert (
+            "!salesforce create-contact --first-name Nina --last-name Newcomer --email nina@newco.example --phone '+49 30 9876543'"
+            in greeting["msg"]
+        )
+        made = stack.ask(
+            alice,
+            dm,
+            "!salesforce create-contact --city Berlin --account Initech --lead-source 'phone inquiry'",
+            contains="Contact created",
+        )
         card = alice.wait_for_reply(dm, BOT, alice.mark() - 1, contains="nina@newco.example")
         assert card["attachments"][0]["title"] == "Contact: Nina Newcomer"
         [nina] = records(stack, "Contact", Email="nina@newco.example")
-        assert nina["MailingCity"] == "Berlin" and nina["LeadSource"] == "Phone Inquiry" and nina["LastName"] == "Newcomer"
+        assert (
+            nina["MailingCity"] == "Berlin" and nina["LeadSource"] == "Phone Inquiry" and nina["LastName"] == "Newcomer"
+        )
         assert made["msg"] == "Contact created."
         again = stack.ask(alice, dm, "!salesforce create-contact", contains="already exists")
         assert "nothing was created" in again["msg"]
@@ -121,7 +142,17 @@ def test_closing_saves_a_visitor_nobody_created(stack, alice):
 
 def test_help_lists_every_command(stack, alice):
     reply = stack.ask(alice, alice.dm(BOT), "/salesforce help", contains="create-contact")
-    for command in ("contact", "create-contact", "cases", "create-case", "case 1026", "activities", "refresh", "status", "help"):
+    for command in (
+        "contact",
+        "create-contact",
+        "cases",
+        "create-case",
+        "case NUMBER",
+        "activities",
+        "refresh",
+        "status",
+        "help",
+    ):
         assert f"/salesforce {command}" in reply["msg"]
 
 
@@ -142,7 +173,9 @@ def test_a_transfer_greets_the_new_agent(stack, alice):
         alice.forward(rid, bob.user_id)
         greeting = bob.wait_for_reply(bob.dm(BOT), BOT, bob_mark, contains="is already a Salesforce Contact")
         assert "Priya Patel" in text_of(greeting)
-        assert "Contact: Priya Patel" in text_of(stack.ask(bob, rid, "!salesforce contact", contains="Contact: Priya Patel"))
+        assert "Contact: Priya Patel" in text_of(
+            stack.ask(bob, rid, "!salesforce contact", contains="Contact: Priya Patel")
+        )
         bob.close_chat(rid)
     finally:
         visitor.close()
@@ -156,7 +189,9 @@ def test_an_agent_with_several_chats_names_one(stack, alice):
     try:
         listing = stack.ask(alice, dm, "!salesforce cases", contains="You serve 2 open chats")
         assert f"--chat {rid_jane}" in listing["msg"] and f"--chat {rid_john}" in listing["msg"]
-        cases = stack.ask(alice, dm, "!salesforce cases --chat john.smith@globex.example", contains="Cases of John Smith")
+        cases = stack.ask(
+            alice, dm, "!salesforce cases --chat john.smith@globex.example", contains="Cases of John Smith"
+        )
         assert "Server room cooling failure" in cases["msg"]
         named = stack.ask(alice, dm, f"!salesforce contact --chat {rid_jane}", contains="Contact: Jane Doe")
         assert named["attachments"][0]["title"] == "Contact: Jane Doe"

@@ -1,21 +1,22 @@
 """ClosureSaver on the real CRM core against the Salesforce simulator (a plain fake stands in for
 Rocket.Chat): one composite write per closure, intent before it, look before writing again after
 an unknown outcome, and a transcript that is never lost to the visitor's data."""
+
 from __future__ import annotations
 
 import datetime as dt
 import time
 
 import pytest
-
-from crm import Crm
-from crm_errors import CrmUnavailable
-from plugin_closure import ClosureSaver, NotYet, subject_line
-from plugin_contacts import VisitorContacts
-from plugin_context import Subject
-from plugin_store import OutboxItem, SqliteStateStore
 from rc_omnichannel import TranscriptLine, Visitor
 from test_crm_core import settings_for
+
+from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet, subject_line
+from salesforce_omnichannel.chat.contacts import VisitorContacts
+from salesforce_omnichannel.chat.context import Subject
+from salesforce_omnichannel.chat.store import OutboxItem, SqliteStateStore
+from salesforce_omnichannel.crm.errors import CrmUnavailable
+from salesforce_omnichannel.crm.operations import Crm
 
 UTC = dt.timezone.utc
 CLOSED = "2026-03-02T09:30:00+00:00"
@@ -32,8 +33,10 @@ class FakeOmni:
         return None
 
     def transcript(self, room_id):
-        return [TranscriptLine(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), "Guest", "visitor", "Hello, my order is late"),
-                TranscriptLine(dt.datetime(2026, 3, 2, 9, 1, tzinfo=UTC), "alice", "agent", "Let me check")]
+        return [
+            TranscriptLine(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC), "Guest", "visitor", "Hello, my order is late"),
+            TranscriptLine(dt.datetime(2026, 3, 2, 9, 1, tzinfo=UTC), "alice", "agent", "Let me check"),
+        ]
 
 
 @pytest.fixture
@@ -49,14 +52,26 @@ def crm(org):
 
 
 def item(room="RCLOSE1", name="Guest"):
-    return OutboxItem(f"{room}|{CLOSED}", room, "pending",
-                      {"room_id": room, "visitor_id": "v1", "visitor_name": name, "agent_username": "alice", "closed_at": CLOSED})
+    return OutboxItem(
+        f"{room}|{CLOSED}",
+        room,
+        "pending",
+        {"room_id": room, "visitor_id": "v1", "visitor_name": name, "agent_username": "alice", "closed_at": CLOSED},
+    )
 
 
 def saver(crm, visitor, case=None, saved=None, autosave=True, transcript=True, grace=0.0, clock=time.time, links=None):
     progress_log = saved if saved is not None else []
-    return ClosureSaver(VisitorContacts(crm, links), FakeOmni(visitor), autosave, transcript, lambda room: {"case_id": case},
-                        lambda it: progress_log.append(dict(it.progress)), grace, clock)
+    return ClosureSaver(
+        VisitorContacts(crm, links),
+        FakeOmni(visitor),
+        autosave,
+        transcript,
+        lambda room: {"case_id": case},
+        lambda it: progress_log.append(dict(it.progress)),
+        grace,
+        clock,
+    )
 
 
 def visitor(name="Guest", emails=(), phones=()):
@@ -79,7 +94,11 @@ def test_new_visitor_contact_and_task_in_one_composite_call_with_intent_recorded
     it = item()
     result = saver(crm, visitor("Nora Newman", ["nora@newco.example"], ["+1 415 555 0188"]), saved=saved).run(it)
     calls = org.calls()
-    assert calls.get("POST composite") == 1 and not calls.get("POST sobjects/Contact") and not calls.get("POST sobjects/Task")
+    assert (
+        calls.get("POST composite") == 1
+        and not calls.get("POST sobjects/Contact")
+        and not calls.get("POST sobjects/Task")
+    )
     [contact] = new_records(org, "Contact", contacts)
     [task] = new_records(org, "Task", tasks)
     assert (contact["FirstName"], contact["LastName"], contact["Email"]) == ("Nora", "Newman", "nora@newco.example")
@@ -144,7 +163,11 @@ def test_a_refused_contact_without_a_lead_leaves_a_task_with_the_visitors_detail
     org.add_validation_rule("Contact", "LastName", "Refused", "No contacts named Refused.")
     result = saver(crm, visitor("Rex Refused", ["rex@nowhere.example"], ["+1 415 555 0144"])).run(item())
     task = next(r for r in org.records("Task") if r["Id"] == result["task_id"])
-    assert task["WhoId"] is None and "rex@nowhere.example" in task["Description"] and "+1 415 555 0144" in task["Description"]
+    assert (
+        task["WhoId"] is None
+        and "rex@nowhere.example" in task["Description"]
+        and "+1 415 555 0144" in task["Description"]
+    )
     assert result["contact_id"] is None and any("no contact was saved" in note for note in result["notes"])
 
 
@@ -163,7 +186,9 @@ def test_an_unknown_outcome_waits_then_finds_the_task_and_writes_nothing(org, cr
     with pytest.raises(NotYet) as wait:
         saver(crm, visitor("Guest", ["jane.doe@example.com"]), grace=30, clock=lambda: now + 1).run(it)
     assert wait.value.at == now + 30
-    org.insert("Task", {"Subject": subject, "WhoId": jane["Id"], "Status": "Completed"})  # what the killed attempt wrote
+    org.insert(
+        "Task", {"Subject": subject, "WhoId": jane["Id"], "Status": "Completed"}
+    )  # what the killed attempt wrote
     tasks = ids(org, "Task")
     org.reset_calls()
     result = saver(crm, visitor("Guest", ["jane.doe@example.com"]), grace=30, clock=lambda: now + 31).run(it)
@@ -173,8 +198,12 @@ def test_an_unknown_outcome_waits_then_finds_the_task_and_writes_nothing(org, cr
 
 def test_an_unknown_outcome_that_wrote_nothing_is_written_once(org, crm):
     it = item()
-    it.progress["intent"] = {"at": time.time() - 60, "subject": subject_line("Guest", CLOSED, it.room_id), "mode": "create",
-                             "contact": {"LastName": "Once"}}
+    it.progress["intent"] = {
+        "at": time.time() - 60,
+        "subject": subject_line("Guest", CLOSED, it.room_id),
+        "mode": "create",
+        "contact": {"LastName": "Once"},
+    }
     contacts, tasks = ids(org, "Contact"), ids(org, "Task")
     saver(crm, visitor("Olga Once", ["olga@once.example"])).run(it)
     assert len(new_records(org, "Contact", contacts)) == 1 and len(new_records(org, "Task", tasks)) == 1
@@ -186,7 +215,12 @@ def test_an_unknown_create_without_transcript_is_found_by_the_exact_values_sent(
     saver(crm, visitor("Pat Phone", [], ["+1 415 555 0145"]), transcript=False).run(first)
     [made] = new_records(org, "Contact", contacts)
     again = item()
-    again.progress["intent"] = {"at": time.time() - 30, "subject": None, "mode": "create", "contact": {"Phone": "+1 415 555 0145", "LastName": "Phone"}}
+    again.progress["intent"] = {
+        "at": time.time() - 30,
+        "subject": None,
+        "mode": "create",
+        "contact": {"Phone": "+1 415 555 0145", "LastName": "Phone"},
+    }
     result = saver(crm, visitor("Pat Phone", [], ["+1 415 555 0145"]), transcript=False).run(again)
     assert result["contact_id"] == made["Id"] and len(new_records(org, "Contact", contacts)) == 1
 
@@ -233,6 +267,8 @@ def test_a_link_to_a_deleted_contact_is_forgotten_and_the_visitor_looked_up_agai
     links = SqliteStateStore(tmp_path / "links.sqlite3")
     jane = next(r for r in org.records("Contact") if r["Email"] == "jane.doe@example.com")
     links.link_visitor("v1", "tok", "003000000000000AAA", 1.0)  # a contact merged away since
-    found = VisitorContacts(crm, links).find(Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok"))
+    found = VisitorContacts(crm, links).find(
+        Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok")
+    )
     assert [m.record["Id"] for m in found] == [jane["Id"]] and links.linked_contact("v1", "tok") is None
     links.close()

@@ -2,6 +2,7 @@
 write of a closure, restart, and every contact and Task exists exactly once. Also: an unreadable
 or poisoned outbox item never blocks the others, and an install whose Errbot storage holds the
 old outbox (torn by a crash, as dbm.dumb leaves it) is imported and saved."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from plugin_fixtures import BOT, Stack, wait_until
-from simulators.rc_people import Admin, Agent, Visitor
+
+from simulators.rocketchat.people import Admin, Agent, Visitor
 
 # grace before a retry looks for an interrupted write = request timeout + 5 s
 ENV = {"SALESFORCE_REQUEST_TIMEOUT_SECONDS": "5"}
@@ -68,13 +69,18 @@ def assert_saved_once(stack, rid, email):
     assert "my parcel is lost" in task["Description"]
 
 
-@pytest.mark.parametrize("moment, route, phase", [
-    ("as the closure arrives, before its write", None, None),
-    ("with the write sent but never received", "POST composite", "lost"),
-    ("with the write in flight", "POST composite", "before"),
-    ("after Salesforce answered, before the answer was recorded", "POST composite", "after"),
-])
-def test_sigkill_at_each_moment_of_a_closure_saves_contact_and_task_exactly_once(crash_stack, people, moment, route, phase):
+@pytest.mark.parametrize(
+    "moment, route, phase",
+    [
+        ("as the closure arrives, before its write", None, None),
+        ("with the write sent but never received", "POST composite", "lost"),
+        ("with the write in flight", "POST composite", "before"),
+        ("after Salesforce answered, before the answer was recorded", "POST composite", "after"),
+    ],
+)
+def test_sigkill_at_each_moment_of_a_closure_saves_contact_and_task_exactly_once(
+    crash_stack, people, moment, route, phase
+):
     stack, alice = crash_stack, people["alice"]
     email = f"kill-{phase}-{(route or 'none').split()[-1]}@crash.example"
     rid, visitor = served_chat(stack, alice, "Kim Killed", email)
@@ -101,11 +107,20 @@ def test_an_unreadable_and_a_poisoned_item_never_block_the_other_closures(crash_
     stack.bot.stop()
     now = time.time()
     with sqlite3.connect(db) as con:  # written by something else than the plugin: torn and poisoned
-        con.execute("INSERT INTO outbox (key, room_id, state, payload, next_at, created) VALUES (?, ?, 'pending', ?, ?, ?)",
-                    ("TORN|2026-01-01T00:00:00+00:00", "TORN", '{"room_id": "TORN", "visi', now - 60, now - 60))
-        con.execute("INSERT INTO outbox (key, room_id, state, payload, next_at, created) VALUES (?, ?, 'pending', ?, ?, ?)",
-                    ("POISON|x", "POISON", json.dumps({"room_id": "POISON", "visitor_id": "nobody", "closed_at": 12345}),
-                     now - 60, now - 61))
+        con.execute(
+            "INSERT INTO outbox (key, room_id, state, payload, next_at, created) VALUES (?, ?, 'pending', ?, ?, ?)",
+            ("TORN|2026-01-01T00:00:00+00:00", "TORN", '{"room_id": "TORN", "visi', now - 60, now - 60),
+        )
+        con.execute(
+            "INSERT INTO outbox (key, room_id, state, payload, next_at, created) VALUES (?, ?, 'pending', ?, ?, ?)",
+            (
+                "POISON|x",
+                "POISON",
+                json.dumps({"room_id": "POISON", "visitor_id": "nobody", "closed_at": 12345}),
+                now - 60,
+                now - 61,
+            ),
+        )
     try:
         for rid, _visitor in chats:
             alice.close_chat(rid)  # closed while the bot is down: found by the reconcile at start
@@ -122,7 +137,7 @@ def test_an_unreadable_and_a_poisoned_item_never_block_the_other_closures(crash_
             visitor.close()
 
 
-TEAR = textwrap.dedent('''
+TEAR = textwrap.dedent("""
     import os, shelve, sys
     shelf = shelve.DbfilenameShelf(sys.argv[1], protocol=2)
     pending = {{"key": "{key}", "payload": {{"room_id": "{room}"}}, "attempts": 1,
@@ -134,7 +149,7 @@ TEAR = textwrap.dedent('''
     pending["payload"]["visitor_name"] = "x" * 60  # larger, same 512-byte block: written in place
     shelf["outbox:{key}"] = pending
     os._exit(0)  # killed before the shelf's index was saved
-''')
+""")
 
 
 def test_old_errbot_storage_torn_by_a_crash_is_imported_and_the_closure_saved(crash_stack, people, tmp_path):
@@ -147,9 +162,21 @@ def test_old_errbot_storage_torn_by_a_crash_is_imported_and_the_closure_saved(cr
     key = f"{rid}|{dt.datetime.fromisoformat(closed_at.replace('Z', '+00:00')).isoformat()}"
     data = tmp_path / "old-install"
     data.mkdir()
-    subprocess.run([sys.executable, "-c", TEAR.format(key=key, room=rid, watermark=watermark), str(data / "Salesforce.db")], check=True)
-    probe = subprocess.run([sys.executable, "-c", "import shelve, sys; shelve.open(sys.argv[1])[sys.argv[2]]",
-                            str(data / "Salesforce.db"), f"outbox:{key}"], capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-c", TEAR.format(key=key, room=rid, watermark=watermark), str(data / "Salesforce.db")],
+        check=True,
+    )
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import shelve, sys; shelve.open(sys.argv[1])[sys.argv[2]]",
+            str(data / "Salesforce.db"),
+            f"outbox:{key}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert "UnpicklingError" in probe.stderr  # the state the issue met in the field
     original = stack.env["BOT_DATA_DIR"]
     stack.env["BOT_DATA_DIR"] = str(data)
@@ -158,8 +185,17 @@ def test_old_errbot_storage_torn_by_a_crash_is_imported_and_the_closure_saved(cr
         stack.bot.wait_for_line("Imported the Salesforce plugin's state from Errbot storage", 30)
         assert_saved_once(stack, rid, "ole@oldstore.example")
         stack.bot.stop()
-        leftover = subprocess.run([sys.executable, "-c", "import shelve, sys; print(sorted(shelve.open(sys.argv[1]).keys()))",
-                                   str(data / "Salesforce.db")], capture_output=True, text=True, check=True).stdout
+        leftover = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import shelve, sys; print(sorted(shelve.open(sys.argv[1]).keys()))",
+                str(data / "Salesforce.db"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert "outbox" not in leftover and "watch:" not in leftover
     finally:
         stack.env["BOT_DATA_DIR"] = original

@@ -1,15 +1,16 @@
 """What must never happen, tried for real against the bot: visitors, other agents and users without
 the agent role running commands; the key in chat, logs or `!plugin config`; a closed chat lost to
 a Salesforce outage and a bot restart; injection strings reaching SOQL or SOSL unescaped."""
+
 from __future__ import annotations
 
 import re
 import time
 
 import pytest
-
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Admin, Agent, User, Visitor, text_of
+
+from simulators.rocketchat.people import Admin, Agent, User, Visitor, text_of
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,6 @@ def people(stack):
     yield {"alice": alice, "bob": bob, "maria": maria, "carol": carol, "admin": admin}
     for person in (alice, bob, maria, carol, admin):
         person.close()
-
 
 
 def bot_said(stack, rid: str) -> list[dict]:
@@ -55,23 +55,28 @@ def test_visitors_other_agents_and_plain_users_are_refused(stack, people):
         visitor.close()
     assert bot_said(stack, rid) == [] and not [m for m in history if m["u"]["username"] == BOT]
     out = stack.bot.output()
-    assert "contact jane.doe@example.com\" from" not in out.split("Processing command")[-1]
+    assert 'contact jane.doe@example.com" from' not in out.split("Processing command")[-1]
 
 
 def test_status_for_admins(stack, people):
     admin = people["admin"]
     reply = stack.ask(admin, admin.dm(BOT), "!salesforce status", contains="Salesforce status")
     assert f"Salesforce reachable as {stack.sf.username}" in reply["msg"]
-    assert re.search(r"API usage: \d+/\d+ today", reply["msg"]) and re.search(r"Closed chats waiting to be saved: \d+", reply["msg"])
+    assert re.search(r"API usage: \d+/\d+ today", reply["msg"]) and re.search(
+        r"Closed chats waiting to be saved: \d+", reply["msg"]
+    )
 
 
-@pytest.mark.parametrize("config, expected", [
-    ("{'PRIVATE_KEY': '-----BEGIN PRIV" "ATE KEY-----MIIEvQIBADANBg'}", "PRIVATE_KEY is refused"),
-    ("{'CONSUMER_KEY': '-----BEGIN RSA PRIV" "ATE KEY-----MIIEvQ'}", "refused"),
-    ("{'POLL_SECOND': 5}", "Unknown key POLL_SECOND. Did you mean POLL_SECONDS?"),
-    ("{'POLL_SECONDS': 0}", "POLL_SECONDS must be from 1 to 3600"),
-    ("{'SHOW_CONTACT_ON_ASSIGN': 'maybe'}", "SHOW_CONTACT_ON_ASSIGN must be true or false"),
-])
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ("{'PRIVATE_KEY': '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg'}", "PRIVATE_KEY is refused"),
+        ("{'CONSUMER_KEY': '-----BEGIN RSA PRIVATE KEY-----MIIEvQ'}", "refused"),
+        ("{'POLL_SECOND': 5}", "Unknown key POLL_SECOND. Did you mean POLL_SECONDS?"),
+        ("{'POLL_SECONDS': 0}", "POLL_SECONDS must be from 1 to 3600"),
+        ("{'SHOW_CONTACT_ON_ASSIGN': 'maybe'}", "SHOW_CONTACT_ON_ASSIGN must be true or false"),
+    ],
+)
 def test_bad_configuration_is_refused_with_the_key_named(stack, people, config, expected):
     admin = people["admin"]
     back_on = stack.bot.output().count("re-activated on its defaults")
@@ -80,8 +85,13 @@ def test_bad_configuration_is_refused_with_the_key_named(stack, people, config, 
     if "KEY" in expected or "refused" in expected:
         assert "PRIVATE_KEY_FILE" in reply["msg"]
     # the plugin keeps serving on its defaults (Errbot leaves a refused plugin off: it comes back by itself)
-    wait_until(lambda: stack.bot.output().count("re-activated on its defaults") > back_on, 10, "the plugin to come back")
-    assert "contact" in stack.ask(admin, admin.dm(BOT), "!salesforce help", contains="Salesforce commands", timeout=30)["msg"]
+    wait_until(
+        lambda: stack.bot.output().count("re-activated on its defaults") > back_on, 10, "the plugin to come back"
+    )
+    assert (
+        "contact"
+        in stack.ask(admin, admin.dm(BOT), "!salesforce help", contains="Salesforce commands", timeout=30)["msg"]
+    )
 
 
 def test_plugin_config_shows_nothing_secret(stack, people):
@@ -98,19 +108,24 @@ def test_injection_strings_are_harmless(stack, people):
     dm = alice.dm(BOT)
     for text, expected in (
         ("!salesforce contact \"x' OR Name LIKE '%\"", "neither an email address nor a phone number"),
-        ("!salesforce contact \"o'hara\\\\{x}@example.com\"", "not a Salesforce contact yet"),
+        ('!salesforce contact "o\'hara\\\\{x}@example.com"', "not a Salesforce contact yet"),
         ("!salesforce contact 'ana.obrien@example.com'", "Contact: Ana O'Brien"),
         ("!salesforce contact '+1 (415) 555-0134'", "Contact: Jane Doe"),
         ("!salesforce case \"1001' OR CaseNumber != '\"", "is not one"),
-        ("!salesforce create-contact --last-name \"Tables'); DELETE FROM Contact; --\" --email \"bobby'}{@example.com\"", "Contact created"),
-        ("!salesforce contact \"" + "9" * 30 + "\"", "not a Salesforce contact yet"),
+        (
+            '!salesforce create-contact --last-name "Tables\'); DELETE FROM Contact; --" --email "bobby\'}{@example.com"',
+            "Contact created",
+        ),
+        ('!salesforce contact "' + "9" * 30 + '"', "not a Salesforce contact yet"),
     ):
         reply = stack.ask(alice, dm, text, contains=expected.split(" ")[0] if expected.startswith("Contact") else None)
         got = "\n".join(text_of(m) for m in [reply])
         if expected not in got:  # cards come after a first line: read everything from the bot since
             got = text_of(alice.wait_for_reply(dm, BOT, alice.mark() - 3, contains=expected))
         assert expected in got
-    assert [r["LastName"] for r in stack.sf.records("Contact") if r.get("Email") == "bobby'}{@example.com"] == ["Tables'); DELETE FROM Contact; --"]
+    assert [r["LastName"] for r in stack.sf.records("Contact") if r.get("Email") == "bobby'}{@example.com"] == [
+        "Tables'); DELETE FROM Contact; --"
+    ]
     assert len(stack.sf.records("Contact")) > 5  # nothing was deleted
 
 
@@ -131,8 +146,14 @@ def test_a_closure_during_an_outage_and_a_restart_is_saved_once(stack, people):
     finally:
         stack.sf.clear_faults()
         visitor.close()
-    [olga] = wait_until(lambda: [r for r in stack.sf.records("Contact") if r.get("Email") == "olga@outage.example"], 60, "the saved contact")
-    [task] = wait_until(lambda: [t for t in stack.sf.records("Task") if t.get("WhoId") == olga["Id"]], 60, "the transcript Task")
+    [olga] = wait_until(
+        lambda: [r for r in stack.sf.records("Contact") if r.get("Email") == "olga@outage.example"],
+        60,
+        "the saved contact",
+    )
+    [task] = wait_until(
+        lambda: [t for t in stack.sf.records("Task") if t.get("WhoId") == olga["Id"]], 60, "the transcript Task"
+    )
     assert "my order never arrived" in task["Description"]
     time.sleep(5)  # two more polls: nothing is saved twice
     assert len([t for t in stack.sf.records("Task") if t.get("WhoId") == olga["Id"]]) == 1
@@ -152,7 +173,9 @@ def test_hostile_visitor_data_is_stored_as_data(stack, people):
         assert "--email 'o'\"'\"'hara+{x}@example.com'" in greeting["msg"]  # pastes back as the same value
         visitor.say("hello")
         alice.close_chat(rid)
-        [saved] = wait_until(lambda: [r for r in stack.sf.records("Contact") if r.get("Email") == email], 30, "the saved contact")
+        [saved] = wait_until(
+            lambda: [r for r in stack.sf.records("Contact") if r.get("Email") == email], 30, "the saved contact"
+        )
     finally:
         visitor.close()
     assert saved["FirstName"] + " " + saved["LastName"] == name

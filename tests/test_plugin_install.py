@@ -2,6 +2,7 @@
 by copying `plugins/salesforce` into BOT_EXTRA_PLUGIN_DIR, or with `!repos install` from a git
 repository holding the plugin. Each bot runs on Errbot's own Test backend (no Omnichannel) in a
 separate Python process whose path holds nothing of this repository."""
+
 from __future__ import annotations
 
 import json
@@ -41,15 +42,23 @@ OPERATOR_BOT = textwrap.dedent('''
 ''')
 
 
-def run_operator_bot(tmp_path: Path, plugin_dir: str, commands: list[str], env: dict[str, str]) -> tuple[list[dict], str]:
+def run_operator_bot(
+    tmp_path: Path, plugin_dir: str, commands: list[str], env: dict[str, str]
+) -> tuple[list[dict], str]:
     script = tmp_path / "operator_bot.py"
     script.write_text(OPERATOR_BOT)
     index = tmp_path / "index.json"
     index.write_text("{}")  # offline: Errbot reads its plugin index even for a direct URL
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "PYTHONPATH"))}
     clean_env.update(env)
-    proc = subprocess.run([sys.executable, "-I", str(script), plugin_dir, str(index), *commands], cwd=tmp_path,
-                          env=clean_env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-I", str(script), plugin_dir, str(index), *commands],
+        cwd=tmp_path,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     replies = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, proc.stderr[-3000:]
     return replies, proc.stderr
@@ -70,13 +79,20 @@ def salesforce_env(sim) -> dict[str, str]:
 def test_a_copied_plugin_works_in_an_operators_bot_on_the_test_backend(tmp_path, start_sf_sim):
     sim = start_sf_sim("demo")
     plugins = tmp_path / "operator-plugins"
-    shutil.copytree(ROOT / "plugins" / "salesforce", plugins / "salesforce", ignore=shutil.ignore_patterns("__pycache__"))
-    replies, log = run_operator_bot(tmp_path, str(plugins), [
-        "!salesforce help",
-        "!salesforce contact jane.doe@example.com",
-        "!salesforce cases +1 415 555 0134",
-        "!salesforce contact",
-    ], salesforce_env(sim))
+    shutil.copytree(
+        ROOT / "plugins" / "salesforce", plugins / "salesforce", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    replies, log = run_operator_bot(
+        tmp_path,
+        str(plugins),
+        [
+            "!salesforce help",
+            "!salesforce contact jane.doe@example.com",
+            "!salesforce cases +1 415 555 0134",
+            "!salesforce contact",
+        ],
+        salesforce_env(sim),
+    )
     by_command = {r["command"]: "\n".join(r["replies"]) for r in replies}
     assert "!salesforce create-case" in by_command["!salesforce help"]
     card = by_command["!salesforce contact jane.doe@example.com"]
@@ -95,10 +111,15 @@ def test_repos_install_from_a_git_repository_offline(tmp_path, start_sf_sim):
     subprocess.run([*git, "init", "-q", str(repo)], check=True)
     subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-qm", "Salesforce plugin"], check=True)
-    replies, log = run_operator_bot(tmp_path, "", [
-        f"!repos install {repo}",
-        "!salesforce contact priya@initech.example",
-    ], salesforce_env(sim))
+    replies, log = run_operator_bot(
+        tmp_path,
+        "",
+        [
+            f"!repos install {repo}",
+            "!salesforce contact priya@initech.example",
+        ],
+        salesforce_env(sim),
+    )
     installed = "\n".join(replies[0]["replies"])
     assert "installed correctly" in installed and "Removing" not in installed
     assert "Contact: Priya Patel" in "\n".join(replies[1]["replies"])

@@ -1,14 +1,15 @@
 """The closure outbox on a real SQLite state store: queue once, due order, retry policy, quarantine."""
+
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
 
-import plugin_outbox
-from crm_errors import CrmAuthError, CrmConfigError, CrmUnavailable, CrmValidationError
-from plugin_outbox import Outbox
-from plugin_store import DONE, FAILED, PENDING, QUARANTINED, SqliteStateStore
+from salesforce_omnichannel.chat import outbox as plugin_outbox
+from salesforce_omnichannel.chat.outbox import Outbox
+from salesforce_omnichannel.chat.store import DONE, FAILED, PENDING, QUARANTINED, SqliteStateStore
+from salesforce_omnichannel.crm.errors import CrmAuthError, CrmConfigError, CrmUnavailable, CrmValidationError
 
 
 class Clock:
@@ -80,7 +81,9 @@ def test_retryable_failures_back_off_exponentially_up_to_the_cap(box):
     assert outbox.failures() == []
 
 
-@pytest.mark.parametrize("exc", [CrmConfigError("not configured", "NOT_CONFIGURED"), CrmAuthError("bad key", "invalid_grant")])
+@pytest.mark.parametrize(
+    "exc", [CrmConfigError("not configured", "NOT_CONFIGURED"), CrmAuthError("bad key", "invalid_grant")]
+)
 def test_configuration_and_auth_problems_wait_for_the_admin(box, exc):
     outbox, _, _ = box
     outbox.add("k", "R", {})
@@ -136,7 +139,9 @@ def test_progress_survives_a_retry(box):
     outbox.save_progress(item)
     outbox.settle(item, CrmUnavailable("timeout", "TIMEOUT"))
     clock.advance(plugin_outbox.MAX_DELAY)
-    assert outbox.due()[0][0].progress == {"intent": {"at": clock() - plugin_outbox.MAX_DELAY, "subject": "Chat transcript [R1]"}}
+    assert outbox.due()[0][0].progress == {
+        "intent": {"at": clock() - plugin_outbox.MAX_DELAY, "subject": "Chat transcript [R1]"}
+    }
 
 
 def test_succeeded_keeps_the_result_and_retry_at_does_not_count_an_attempt(box):

@@ -1,5 +1,6 @@
 """The SQLite state store: transactions, expiry by indexed delete, indexes on every hot query,
 and what a process killed in the middle of writing leaves behind."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_store import DONE, FAILED, PENDING, SqliteStateStore
+from salesforce_omnichannel.chat.store import DONE, FAILED, PENDING, SqliteStateStore
 
 PLUGIN_DIR = str(Path(__file__).resolve().parents[1] / "plugins" / "salesforce")
 
@@ -77,14 +78,20 @@ def test_expire_deletes_only_what_is_old_enough(store):
     assert store.room_context("old") == {} and store.room_context("new")["case_id"] == "500B"
 
 
-@pytest.mark.parametrize("sql, args", [
-    ("SELECT key FROM outbox WHERE state = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?", ("pending", 1.0, 50)),
-    ("DELETE FROM outbox WHERE state = ? AND finished_at < ?", ("done", 1.0)),
-    ("DELETE FROM greeted WHERE at < ?", (1.0,)),
-    ("DELETE FROM room_context WHERE updated < ?", (1.0,)),
-    ("SELECT COUNT(*) FROM outbox WHERE state = ?", ("pending",)),
-    ("SELECT key FROM outbox WHERE state = ? ORDER BY finished_at DESC LIMIT ?", ("failed", 5)),
-])
+@pytest.mark.parametrize(
+    "sql, args",
+    [
+        (
+            "SELECT key FROM outbox WHERE state = ? AND next_at <= ? ORDER BY next_at, created LIMIT ?",
+            ("pending", 1.0, 50),
+        ),
+        ("DELETE FROM outbox WHERE state = ? AND finished_at < ?", ("done", 1.0)),
+        ("DELETE FROM greeted WHERE at < ?", (1.0,)),
+        ("DELETE FROM room_context WHERE updated < ?", (1.0,)),
+        ("SELECT COUNT(*) FROM outbox WHERE state = ?", ("pending",)),
+        ("SELECT key FROM outbox WHERE state = ? ORDER BY finished_at DESC LIMIT ?", ("failed", 5)),
+    ],
+)
 def test_every_hot_query_uses_an_index_never_a_scan(store, sql, args):
     plan = list(store.explain(sql, args))
     assert plan and all(line.startswith("SEARCH") and "INDEX" in line for line in plan), plan
@@ -109,7 +116,7 @@ def test_concurrent_writers_from_threads_lose_nothing(store):
 KILLER = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {plugin_dir!r})
-    from plugin_store import SqliteStateStore
+    from salesforce_omnichannel.chat.store import SqliteStateStore
     store = SqliteStateStore(sys.argv[1])
     i = 0
     while True:
@@ -123,7 +130,9 @@ KILLER = textwrap.dedent("""
 
 def test_sigkill_mid_write_leaves_every_committed_item_readable(tmp_path):
     path = str(tmp_path / "killed.sqlite3")
-    proc = subprocess.Popen([sys.executable, "-c", KILLER.format(plugin_dir=PLUGIN_DIR), path], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER.format(plugin_dir=PLUGIN_DIR), path], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().strip() == "writing"
         os.kill(proc.pid, signal.SIGKILL)
@@ -141,7 +150,7 @@ def test_sigkill_mid_write_leaves_every_committed_item_readable(tmp_path):
 
 
 def test_describes_outlive_the_process_until_they_are_stale(tmp_path):
-    from crm_metadata import MetadataCache
+    from salesforce_omnichannel.crm.metadata import MetadataCache
 
     class Client:
         calls = 0

@@ -1,12 +1,13 @@
 """Visitor data Salesforce would refuse never costs the transcript (real bot, both simulators):
 a 100 kB name, an over-long email and an invalid email each end with the Task logged, the contact
 saved with what fits, and the agent told privately what was left out."""
+
 from __future__ import annotations
 
 import pytest
-
 from plugin_fixtures import BOT, wait_until
-from simulators.rc_people import Agent, Visitor, text_of
+
+from simulators.rocketchat.people import Agent, Visitor, text_of
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,14 @@ def tasks_of(stack, rid):
     return [t for t in stack.sf.records("Task") if f"[{rid}]" in (t.get("Subject") or "")]
 
 
-@pytest.mark.parametrize("name, email, phone, told", [
-    ("Hugo " + "H" * 100_000, "hugo@huge.example", None, "shortened"),
-    ("Lena Longmail", "l" * 75 + "@example.com", "+1 415 555 0161", "email was left out"),
-    ("Ivan Invalid", "ivan@@invalid", "+1 415 555 0162", "not a valid address"),
-])
+@pytest.mark.parametrize(
+    "name, email, phone, told",
+    [
+        ("Hugo " + "H" * 100_000, "hugo@huge.example", None, "shortened"),
+        ("Lena Longmail", "l" * 75 + "@example.com", "+1 415 555 0161", "email was left out"),
+        ("Ivan Invalid", "ivan@@invalid", "+1 415 555 0162", "not a valid address"),
+    ],
+)
 def test_the_task_is_logged_whatever_the_visitor_typed(stack, alice, name, email, phone, told):
     visitor = Visitor(stack.rc.url, name, email=email, phone=phone)
     try:

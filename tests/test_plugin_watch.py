@@ -1,5 +1,6 @@
 """ChatWatch: assignments and closures from events and polls, each handled once, watermarks and
 greeted markers in the SQLite state store."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,20 +8,30 @@ import time
 from types import SimpleNamespace
 
 import pytest
-
-import plugin_watch
-from plugin_store import SqliteStateStore
-from plugin_watch import ChatWatch
 from rc_omnichannel import LivechatRoom, OmnichannelEvent
+
+from salesforce_omnichannel.chat import watch as plugin_watch
+from salesforce_omnichannel.chat.store import SqliteStateStore
+from salesforce_omnichannel.chat.watch import ChatWatch
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
+
 def lroom(rid, agent=None, served=None, updated=None, open=True, closed=None, visitor_name="Jane Doe"):
     return LivechatRoom(
-        id=rid, name=visitor_name, open=open, visitor_id=f"v-{rid}", visitor_token=f"tok-{rid}",
-        visitor_name=visitor_name, agent_id=f"id-{agent}" if agent else None, agent_username=agent,
-        served_at=served, created_at=served, updated_at=updated or served, closed_at=closed,
+        id=rid,
+        name=visitor_name,
+        open=open,
+        visitor_id=f"v-{rid}",
+        visitor_token=f"tok-{rid}",
+        visitor_name=visitor_name,
+        agent_id=f"id-{agent}" if agent else None,
+        agent_username=agent,
+        served_at=served,
+        created_at=served,
+        updated_at=updated or served,
+        closed_at=closed,
         closer="agent" if closed else None,
     )
 
@@ -42,8 +53,11 @@ class FakeOmni:
 
     def open_rooms(self, updated_since=None):
         self.open_calls.append(updated_since)
-        rooms = [r for r in self.rooms.values() if r.open and r.id not in self.hidden
-                 and (updated_since is None or r.updated_at >= updated_since)]
+        rooms = [
+            r
+            for r in self.rooms.values()
+            if r.open and r.id not in self.hidden and (updated_since is None or r.updated_at >= updated_since)
+        ]
         return sorted(rooms, key=lambda r: r.updated_at, reverse=True)
 
     def closed_rooms(self, since):
@@ -70,16 +84,27 @@ def watch(tmp_path):
 
 
 def event(kind, rid, agent=None, ts=T0):
-    return OmnichannelEvent(kind=kind, room_id=rid, agent_id=None, agent_username=agent, ts=ts, message_id=f"m-{rid}-{kind}")
+    return OmnichannelEvent(
+        kind=kind, room_id=rid, agent_id=None, agent_username=agent, ts=ts, message_id=f"m-{rid}-{kind}"
+    )
 
 
 def test_first_start_watches_from_now_no_greeting_storm(watch):
     for i in range(5):  # chats under way and chats closed before the bot ever ran
         watch.omni.put(lroom(f"old{i}", "alice", served=T0 - dt.timedelta(hours=1, minutes=i)))
-        watch.omni.put(lroom(f"gone{i}", "alice", served=T0 - dt.timedelta(hours=2), open=False,
-                             closed=T0 - dt.timedelta(minutes=30 + i)))
+        watch.omni.put(
+            lroom(
+                f"gone{i}",
+                "alice",
+                served=T0 - dt.timedelta(hours=2),
+                open=False,
+                closed=T0 - dt.timedelta(minutes=30 + i),
+            )
+        )
     watch.w.start()
-    assert watch.store.watermark(plugin_watch.WM_OPEN) == watch.store.watermark(plugin_watch.WM_CLOSED) == T0.isoformat()
+    assert (
+        watch.store.watermark(plugin_watch.WM_OPEN) == watch.store.watermark(plugin_watch.WM_CLOSED) == T0.isoformat()
+    )
     watch.now.t = T0 + dt.timedelta(seconds=30)
     watch.w.reconcile()
     assert watch.assigned == [] and watch.closed == []
@@ -91,7 +116,9 @@ def test_first_start_watches_from_now_no_greeting_storm(watch):
 
 def test_start_keeps_existing_watermarks_so_closures_while_down_are_found(watch):
     watch.w.start()
-    watch.omni.put(lroom("R1", "alice", served=T0 - dt.timedelta(minutes=5), open=False, closed=T0 + dt.timedelta(minutes=10)))
+    watch.omni.put(
+        lroom("R1", "alice", served=T0 - dt.timedelta(minutes=5), open=False, closed=T0 + dt.timedelta(minutes=10))
+    )
     # restart an hour later with the same storage
     later = Now(T0 + dt.timedelta(hours=1))
     closed = []
@@ -130,13 +157,18 @@ def test_transfer_to_another_agent_is_a_new_assignment(watch):
     watch.w.handle_event(event("transferred", "R1", "alice"))  # back to alice later: new again
     watch.w.reconcile()
     assert [(r.agent_username, r.served_at) for r in watch.assigned] == [
-        ("alice", first.served_at), ("bob", transferred.served_at), ("alice", back.served_at)]
+        ("alice", first.served_at),
+        ("bob", transferred.served_at),
+        ("alice", back.served_at),
+    ]
 
 
 def test_assignment_keys_differ_by_agent_and_served_time():
     a = lroom("R1", "alice", served=T0)
     assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(lroom("R1", "bob", served=T0))
-    assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1)))
+    assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(
+        lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1))
+    )
     # the same instant in another time zone is the same key
     same = lroom("R1", "alice", served=T0.astimezone(dt.timezone(dt.timedelta(hours=2))))
     assert plugin_watch.assignment_key(a) == plugin_watch.assignment_key(same)
@@ -180,7 +212,9 @@ def test_closures_come_from_closed_rooms_keyed_by_room_and_closed_at(watch):
     assert watch.closed == [("R1", key), ("R1", key)]  # the outbox keeps one: same key from both paths
     assert plugin_watch.closure_key(room) == key
     # reopened and closed again later: a different closure
-    reclosed = lroom("R1", "alice", served=T0 + dt.timedelta(minutes=20), open=False, closed=T0 + dt.timedelta(minutes=30))
+    reclosed = lroom(
+        "R1", "alice", served=T0 + dt.timedelta(minutes=20), open=False, closed=T0 + dt.timedelta(minutes=30)
+    )
     assert plugin_watch.closure_key(reclosed) != key
 
 

@@ -1,5 +1,6 @@
 """The loopback Rocket.Chat answers like Rocket.Chat: driven by rocketchat_API (a client we did
 not write), by a raw DDP websocket, and through a whole Omnichannel chat."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,8 @@ import time
 import pytest
 import requests
 import websocket
-from rocketchat_API.rocketchat import RocketChat
-
 from rc_fixtures import ADMIN
+from rocketchat_API.rocketchat import RocketChat
 
 
 def client(sim, user, password) -> RocketChat:
@@ -56,22 +56,32 @@ def test_rocketchat_api_client_login_me_users_dm_and_channels(rc_sim):
     agents = agents if isinstance(agents, dict) else {"users": list(agents)}
     assert {"alice", "bob"} <= {u["username"] for u in agents["users"]}
     assert list(bot.livechat_rooms()) == []
-    visitor = client(rc_sim, *ADMIN).livechat_register_visitor("tok-1", visitor={"name": "Web Visitor", "email": "v@example.com"})
-    assert visitor["visitor"]["token"] == "tok-1" and visitor["visitor"]["visitorEmails"] == [{"address": "v@example.com"}]
+    visitor = client(rc_sim, *ADMIN).livechat_register_visitor(
+        "tok-1", visitor={"name": "Web Visitor", "email": "v@example.com"}
+    )
+    assert visitor["visitor"]["token"] == "tok-1" and visitor["visitor"]["visitorEmails"] == [
+        {"address": "v@example.com"}
+    ]
 
 
 def test_errors_have_rocket_chat_bodies(rc_sim):
     http = requests.Session()
     http.trust_env = False
     bad = http.post(rc_sim.url + "/api/v1/login", json={"user": "alice", "password": "nope"})
-    assert bad.status_code == 401 and bad.json() == {"status": "error", "error": "Unauthorized", "message": "Unauthorized"}
+    assert bad.status_code == 401 and bad.json() == {
+        "status": "error",
+        "error": "Unauthorized",
+        "message": "Unauthorized",
+    }
     anon = http.get(rc_sim.url + "/api/v1/me")
     assert anon.status_code == 401 and anon.json()["message"] == "You must be logged in to do this."
     carol = rc_sim.user("carol", stream=False)
     with pytest.raises(Exception) as denied:
         carol.rest.call("GET", "livechat/rooms")
     assert denied.value.status == 403 and "error-unauthorized" in denied.value.body["error"]
-    unknown = http.post(rc_sim.url + "/api/v1/livechat/message", json={"token": "no-such-visitor", "rid": "x", "msg": "hi"})
+    unknown = http.post(
+        rc_sim.url + "/api/v1/livechat/message", json={"token": "no-such-visitor", "rid": "x", "msg": "hi"}
+    )
     assert unknown.status_code == 400
     assert unknown.json()["error"].count("[") == 1  # Rocket.Chat names the error type once: "… [invalid-token]"
 
@@ -81,7 +91,9 @@ def test_client_chosen_ids_are_not_inserted_twice(rc_sim):
     rid = alice.dm("bob")
     message = {"_id": "FixedId0000000001", "rid": rid, "msg": "once"}
     alice.rest.call("POST", "chat.sendMessage", {"message": message})
-    again = alice.rest.http.post(rc_sim.url + "/api/v1/chat.sendMessage", json={"message": message}, headers=alice.rest.headers)
+    again = alice.rest.http.post(
+        rc_sim.url + "/api/v1/chat.sendMessage", json={"message": message}, headers=alice.rest.headers
+    )
     assert again.status_code == 400 and again.json()["errorType"] == "error-message-already-exists"
     assert [m["msg"] for m in rc_sim.room_messages(rid)].count("once") == 1
 
@@ -94,7 +106,9 @@ def test_realtime_login_stream_and_participation(rc_sim):
     assert refused["error"]["error"] == 403 and "logged out" in refused["error"]["reason"]
     ws.send(json.dumps({"msg": "method", "method": "login", "id": "2", "params": [{"resume": bot.token}]}))
     assert recv_until(ws, lambda f: f.get("id") == "2")["result"]["id"] == bot.user_id
-    ws.send(json.dumps({"msg": "sub", "id": "s1", "name": "stream-room-messages", "params": ["__my_messages__", False]}))
+    ws.send(
+        json.dumps({"msg": "sub", "id": "s1", "name": "stream-room-messages", "params": ["__my_messages__", False]})
+    )
     assert recv_until(ws, lambda f: f.get("msg") == "ready")["subs"] == ["s1"]
     alice = rc_sim.user("alice", stream=False)
     alice.say_to("salesforce-bot", "!help")
@@ -120,7 +134,9 @@ def test_server_pings_and_closes_a_silent_socket(start_rc_sim):
     assert json.loads(ws.recv()) == {"msg": "ping"}
     ws.send(json.dumps({"msg": "pong"}))
     assert json.loads(ws.recv()) == {"msg": "ping"}  # silence again: pinged again
-    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionResetError)):  # a close frame, or a reset under load
+    with pytest.raises(
+        (websocket.WebSocketConnectionClosedException, ConnectionResetError)
+    ):  # a close frame, or a reset under load
         for _ in range(10):
             ws.recv()  # no pong: the server closes the socket
     assert ws.status == 4000 or not ws.connected
@@ -157,9 +173,13 @@ def test_a_whole_omnichannel_chat(start_rc_sim):
     joined = bot.wait_for(lambda m: m.get("rid") == rid and m.get("t") == "uj", since=mark)
     assert connected["msg"] == "connected" and joined["u"]["username"] == "alice"
     open_rooms = bot.rest.call("GET", "livechat/rooms", params={"open": "true"})["rooms"]
-    assert [(r["_id"], r["servedBy"]["username"], r["v"]["token"]) for r in open_rooms] == [(rid, "alice", visitor.token)]
+    assert [(r["_id"], r["servedBy"]["username"], r["v"]["token"]) for r in open_rooms] == [
+        (rid, "alice", visitor.token)
+    ]
     info = bot.rest.call("GET", "livechat/visitors.info", params={"visitorId": open_rooms[0]["v"]["_id"]})["visitor"]
-    assert info["visitorEmails"] == [{"address": "jane.doe@example.com"}] and info["phone"] == [{"phoneNumber": "+1 (415) 555-0134"}]
+    assert info["visitorEmails"] == [{"address": "jane.doe@example.com"}] and info["phone"] == [
+        {"phoneNumber": "+1 (415) 555-0134"}
+    ]
     alice.forward(rid, bob.user_id)
     transfer = bot.wait_for(lambda m: m.get("rid") == rid and m.get("t") == "livechat_transfer_history", since=mark)
     assert transfer["transferData"]["transferredTo"]["username"] == "bob"
@@ -168,6 +188,8 @@ def test_a_whole_omnichannel_chat(start_rc_sim):
     closed = bot.wait_for(lambda m: m.get("rid") == rid and m.get("t") == "livechat-close", since=mark)
     assert closed["msg"] == "solved" and "token" not in closed
     assert bot.rest.call("GET", "livechat/rooms", params={"open": "true"})["rooms"] == []
-    closed_rooms = bot.rest.call("GET", "livechat/rooms", params={"open": "false", "closedAt": json.dumps({"start": before})})["rooms"]
+    closed_rooms = bot.rest.call(
+        "GET", "livechat/rooms", params={"open": "false", "closedAt": json.dumps({"start": before})}
+    )["rooms"]
     assert closed_rooms[0]["_id"] == rid and closed_rooms[0]["closer"] == "user" and "open" not in closed_rooms[0]
     assert any(m.get("token") == visitor.token and m["msg"] == "Hello, my printer is broken" for m in visitor.history())

@@ -1,20 +1,21 @@
 """The loopback org behaves like Salesforce for clients we did not write (simple-salesforce) and
 for raw HTTP compared with the documented shapes."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 import requests
+from sf_fixtures import JWT_GRANT
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
+    SalesforceError,
     SalesforceExpiredSession,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
-
-from sf_fixtures import JWT_GRANT
 
 
 @pytest.fixture
@@ -47,28 +48,43 @@ def test_token_success_body_is_the_documented_one(org):
     ],
 )
 def test_token_errors_are_documented_pairs(org, claims, error, description):
-    resp = org.http.post(org.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": org.assertion(**claims)})
+    resp = org.http.post(
+        org.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": org.assertion(**claims)}
+    )
     assert resp.status_code == 400
     assert resp.json() == {"error": error, "error_description": description}
 
 
 def test_a_wrong_key_is_an_invalid_assertion(org, tmp_path):
-    from simulators.certs import make_key_and_certificate
-
     import jwt as pyjwt
 
+    from simulators.certs import make_key_and_certificate
+
     other_key, _ = make_key_and_certificate(tmp_path, "other")
-    assertion = pyjwt.encode({"iss": org.consumer_key, "sub": org.username, "aud": "https://login.salesforce.com",
-                              "exp": int(time.time()) + 120}, other_key.read_text(), algorithm="RS256")
+    assertion = pyjwt.encode(
+        {
+            "iss": org.consumer_key,
+            "sub": org.username,
+            "aud": "https://login.salesforce.com",
+            "exp": int(time.time()) + 120,
+        },
+        other_key.read_text(),
+        algorithm="RS256",
+    )
     resp = org.http.post(org.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": assertion})
     assert (resp.status_code, resp.json()["error_description"]) == (400, "invalid assertion")
 
 
 def test_grant_type_and_inactive_user(org):
-    resp = org.http.post(org.url + "/services/oauth2/token", data={"grant_type": "password", "assertion": org.assertion()})
+    resp = org.http.post(
+        org.url + "/services/oauth2/token", data={"grant_type": "password", "assertion": org.assertion()}
+    )
     assert resp.json() == {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
     org.add_user("gone@example.com", active=False)
-    resp = org.http.post(org.url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": org.assertion(sub="gone@example.com")})
+    resp = org.http.post(
+        org.url + "/services/oauth2/token",
+        data={"grant_type": JWT_GRANT, "assertion": org.assertion(sub="gone@example.com")},
+    )
     assert resp.json()["error_description"] == "inactive user"
 
 
@@ -96,7 +112,9 @@ def test_simple_salesforce_query_search_and_crud(org):
 
 def test_query_all_pages_past_2000_records(org):
     org.reset("empty")
-    org.http.post(org.url + "/_sim/records/Account", json={"records": [{"Name": f"Account {i:04d}"} for i in range(2105)]}).raise_for_status()
+    org.http.post(
+        org.url + "/_sim/records/Account", json={"records": [{"Name": f"Account {i:04d}"} for i in range(2105)]}
+    ).raise_for_status()
     sf = client(org)
     first = sf.query("SELECT Id, Name FROM Account ORDER BY Name")
     assert first["done"] is False and len(first["records"]) == 2000
@@ -114,7 +132,13 @@ def test_typed_errors_through_simple_salesforce(org):
     assert bad.value.content[0]["errorCode"] == "MALFORMED_QUERY"
     with pytest.raises(SalesforceMalformedRequest) as missing:
         sf.Contact.create({"FirstName": "No last name"})
-    assert missing.value.content == [{"message": "Required fields are missing: [LastName]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["LastName"]}]
+    assert missing.value.content == [
+        {
+            "message": "Required fields are missing: [LastName]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["LastName"],
+        }
+    ]
     with pytest.raises(SalesforceResourceNotFound):
         sf.Contact.get("003000000000000AAA")
     org.set_api_usage(15000, 15000)
@@ -133,14 +157,20 @@ def test_raw_http_headers_and_error_arrays(org):
     versions = org.http.get(org.url + "/services/data/")
     assert "Sforce-Limit-Info" not in versions.headers
     assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions.json()
-    resp = org.http.get(org.url + "/services/data/v59.0/query", params={"q": "SELECT Nope__x FROM Contact"}, headers=auth)
+    resp = org.http.get(
+        org.url + "/services/data/v59.0/query", params={"q": "SELECT Nope__x FROM Contact"}, headers=auth
+    )
     assert resp.status_code == 400 and resp.headers["Sforce-Limit-Info"].startswith("api-usage=")
     [error] = resp.json()
     assert error["errorCode"] == "INVALID_FIELD" and "No such column 'Nope__x' on entity 'Contact'" in error["message"]
     unauth = org.http.get(org.url + "/services/data/v59.0/query", params={"q": "SELECT Id FROM Contact"})
     assert unauth.status_code == 401
     assert unauth.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-    bad_json = org.http.post(org.url + "/services/data/v59.0/sobjects/Contact", data="{nope", headers={**auth, "Content-Type": "application/json"})
+    bad_json = org.http.post(
+        org.url + "/services/data/v59.0/sobjects/Contact",
+        data="{nope",
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert bad_json.status_code == 400 and bad_json.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
     nowhere = org.http.get(org.url + "/services/data/v59.0/nowhere", headers=auth)
     assert nowhere.status_code == 404 and nowhere.json()[0]["errorCode"] == "NOT_FOUND"
@@ -180,7 +210,7 @@ def test_faults_and_call_counts(org):
     sf = client(org)
     org.reset_calls()
     org.fault(status=503, count=1)
-    with pytest.raises(Exception):
+    with pytest.raises(SalesforceError):
         sf.query("SELECT Id FROM Contact")
     assert sf.query("SELECT Id FROM Contact")["totalSize"] > 0
     assert org.calls()["GET query"] == 2

@@ -1,6 +1,7 @@
 """Where real Salesforce is strict, the loopback org is too, seen through simple-salesforce: AND/OR/NOT
 mixing, non-filterable fields, a Task on a Lead with a WhatId, the search index's lag, and the
 composite resource's all-or-none answers."""
+
 from __future__ import annotations
 
 import time
@@ -73,17 +74,30 @@ def test_new_records_reach_sosl_only_after_the_index_lag_but_soql_at_once(org):
 
 
 def composite(sim, sf: Salesforce, *subrequests, all_or_none=True) -> dict:
-    return sf.restful("composite", method="POST", json={"allOrNone": all_or_none, "compositeRequest": list(subrequests)})
+    return sf.restful(
+        "composite", method="POST", json={"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
+    )
 
 
 def test_composite_chains_references_and_counts_one_call(org):
     sf = client(org)
     org.reset_calls()
-    answer = composite(org, sf,
-                       {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact", "referenceId": "contact",
-                        "body": {"LastName": "Chained", "Email": "chained@example.com"}},
-                       {"method": "POST", "url": "/services/data/v59.0/sobjects/Task", "referenceId": "task",
-                        "body": {"Subject": "Chat transcript", "WhoId": "@{contact.id}"}})
+    answer = composite(
+        org,
+        sf,
+        {
+            "method": "POST",
+            "url": "/services/data/v59.0/sobjects/Contact",
+            "referenceId": "contact",
+            "body": {"LastName": "Chained", "Email": "chained@example.com"},
+        },
+        {
+            "method": "POST",
+            "url": "/services/data/v59.0/sobjects/Task",
+            "referenceId": "task",
+            "body": {"Subject": "Chat transcript", "WhoId": "@{contact.id}"},
+        },
+    )
     first, second = answer["compositeResponse"]
     assert (first["httpStatusCode"], first["referenceId"], second["httpStatusCode"]) == (201, "contact", 201)
     assert first["body"]["success"] is True and first["httpHeaders"]["Location"].endswith(first["body"]["id"])
@@ -95,19 +109,40 @@ def test_composite_chains_references_and_counts_one_call(org):
 def test_composite_all_or_none_rolls_back_and_halts_the_others(org):
     sf = client(org)
     contacts = len(org.records("Contact"))
-    answer = composite(org, sf,
-                       {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact", "referenceId": "contact",
-                        "body": {"LastName": "Rolled Back"}},
-                       {"method": "POST", "url": "/services/data/v59.0/sobjects/Task", "referenceId": "task",
-                        "body": {"Subject": "x", "WhoId": "@{contact.id}", "Status": "Not A Status"}})
+    answer = composite(
+        org,
+        sf,
+        {
+            "method": "POST",
+            "url": "/services/data/v59.0/sobjects/Contact",
+            "referenceId": "contact",
+            "body": {"LastName": "Rolled Back"},
+        },
+        {
+            "method": "POST",
+            "url": "/services/data/v59.0/sobjects/Task",
+            "referenceId": "task",
+            "body": {"Subject": "x", "WhoId": "@{contact.id}", "Status": "Not A Status"},
+        },
+    )
     first, second = answer["compositeResponse"]
     assert first["httpStatusCode"] == 400 and first["body"][0]["errorCode"] == "PROCESSING_HALTED"
-    assert second["httpStatusCode"] == 400 and second["body"][0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert (
+        second["httpStatusCode"] == 400 and second["body"][0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    )
     assert len(org.records("Contact")) == contacts
 
 
 def test_composite_refuses_bad_reference_ids(org):
     with pytest.raises(SalesforceMalformedRequest) as err:
-        composite(org, client(org), {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact", "referenceId": "bad-ref",
-                                     "body": {"LastName": "x"}})
+        composite(
+            org,
+            client(org),
+            {
+                "method": "POST",
+                "url": "/services/data/v59.0/sobjects/Contact",
+                "referenceId": "bad-ref",
+                "body": {"LastName": "x"},
+            },
+        )
     assert error_of(err)["errorCode"] == "INVALID_INPUT"

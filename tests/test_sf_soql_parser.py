@@ -1,10 +1,11 @@
 """The simulator's SOQL is parsed, not pattern-matched: escapes, precedence, errors, injection."""
+
 from __future__ import annotations
 
 import pytest
 
-from simulators import sf_soql
-from simulators.sf_store import SfError, Store
+from simulators.salesforce import soql as sf_soql
+from simulators.salesforce.store import SfError, Store
 
 
 @pytest.fixture(scope="module")
@@ -44,30 +45,42 @@ def test_like_with_literal_percent(store):
 
 
 def test_not_and_parentheses(store):
-    rows = run(store, "SELECT LastName FROM Contact WHERE (NOT (LastName = 'Plain' OR Email = null)) AND Email LIKE '%@example.com' ORDER BY LastName")
+    rows = run(
+        store,
+        "SELECT LastName FROM Contact WHERE (NOT (LastName = 'Plain' OR Email = null)) AND Email LIKE '%@example.com' ORDER BY LastName",
+    )
     assert names(rows) == ["Back\\slash", "O'Brien", "Percent%"]
 
 
-@pytest.mark.parametrize("where, token", [
-    ("LastName = 'a' AND Email = null OR Phone = null", "OR"),
-    ("LastName = 'a' OR Email = null AND Phone = null", "AND"),
-    ("LastName = 'a' AND NOT Email = null", "NOT"),
-    ("NOT LastName = 'a' AND Email = null", "AND"),
-])
+@pytest.mark.parametrize(
+    "where, token",
+    [
+        ("LastName = 'a' AND Email = null OR Phone = null", "OR"),
+        ("LastName = 'a' OR Email = null AND Phone = null", "AND"),
+        ("LastName = 'a' AND NOT Email = null", "NOT"),
+        ("NOT LastName = 'a' AND Email = null", "AND"),
+    ],
+)
 def test_mixing_and_or_not_without_parentheses_is_malformed_as_in_salesforce(where, token):
     query = f"SELECT Id FROM Contact WHERE {where}"
     column = query.index(f" {token} ", query.index("WHERE")) + 2  # 1-based, past the space
     with pytest.raises(SfError) as err:
         sf_soql.parse(query)
     assert err.value.code == "MALFORMED_QUERY"
-    assert err.value.message == f"\n{query}\n{' ' * (column - 1)}^\nERROR at Row:1:Column:{column}\nunexpected token: '{token}'"
+    assert (
+        err.value.message
+        == f"\n{query}\n{' ' * (column - 1)}^\nERROR at Row:1:Column:{column}\nunexpected token: '{token}'"
+    )
 
 
-@pytest.mark.parametrize("query, verb", [
-    ("SELECT Id FROM Case WHERE Description = 'x'", "filtered"),
-    ("SELECT Id FROM Task WHERE Description LIKE '%room%'", "filtered"),
-    ("SELECT Id FROM Contact ORDER BY Description", "sorted"),
-])
+@pytest.mark.parametrize(
+    "query, verb",
+    [
+        ("SELECT Id FROM Case WHERE Description = 'x'", "filtered"),
+        ("SELECT Id FROM Task WHERE Description LIKE '%room%'", "filtered"),
+        ("SELECT Id FROM Contact ORDER BY Description", "sorted"),
+    ],
+)
 def test_long_text_areas_cannot_be_filtered_or_sorted(query, verb):
     with pytest.raises(SfError) as err:
         sf_soql.parse(query)
@@ -75,15 +88,38 @@ def test_long_text_areas_cannot_be_filtered_or_sorted(query, verb):
     assert err.value.code == "INVALID_FIELD" and f"field 'Description' {expected}" in err.value.message
 
 
-@pytest.mark.parametrize("query, code, text", [
-    ("SELECT Id FROM Contact WHERE Email = 5", "INVALID_FIELD", "value of filter criterion for field 'Email' must be of type string"),
-    ("SELECT Id FROM Case WHERE IsClosed = 'true'", "INVALID_FIELD", "field 'IsClosed' must be of type boolean and should not be enclosed in quotes"),
-    ("SELECT Id FROM Contact WHERE CreatedDate > '2026-01-01T00:00:00Z'", "INVALID_FIELD", "must be of type dateTime"),
-    ("SELECT Id FROM Contact WHERE Id = 'abc'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc"),
-    ("SELECT Id FROM Contact WHERE Id LIKE '003%'", "INVALID_QUERY_FILTER_OPERATOR", "invalid operator on id field"),
-    ("SELECT Id, Id FROM Contact", "INVALID_FIELD", "duplicate field selected: Id"),
-    ("SELECT Id FROM Contact LIMIT 10 OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"),
-])
+@pytest.mark.parametrize(
+    "query, code, text",
+    [
+        (
+            "SELECT Id FROM Contact WHERE Email = 5",
+            "INVALID_FIELD",
+            "value of filter criterion for field 'Email' must be of type string",
+        ),
+        (
+            "SELECT Id FROM Case WHERE IsClosed = 'true'",
+            "INVALID_FIELD",
+            "field 'IsClosed' must be of type boolean and should not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Contact WHERE CreatedDate > '2026-01-01T00:00:00Z'",
+            "INVALID_FIELD",
+            "must be of type dateTime",
+        ),
+        ("SELECT Id FROM Contact WHERE Id = 'abc'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc"),
+        (
+            "SELECT Id FROM Contact WHERE Id LIKE '003%'",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "invalid operator on id field",
+        ),
+        ("SELECT Id, Id FROM Contact", "INVALID_FIELD", "duplicate field selected: Id"),
+        (
+            "SELECT Id FROM Contact LIMIT 10 OFFSET 2001",
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "Maximum SOQL offset allowed is 2000",
+        ),
+    ],
+)
 def test_literals_ids_duplicates_and_offsets_are_as_strict_as_salesforce(query, code, text):
     with pytest.raises(SfError) as err:
         sf_soql.parse(query)

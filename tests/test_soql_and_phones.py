@@ -1,14 +1,15 @@
 """Escaping and phone normalisation, as pure functions."""
+
 from __future__ import annotations
 
 import pytest
 
-import phones
-from soql import like_escape, quote, sosl_escape
+from salesforce_omnichannel.crm import phones
+from salesforce_omnichannel.crm.soql import like_escape, quote, sosl_escape
 
 
 def test_quote_escapes_everything_salesforce_lists():
-    assert quote("O'Brien \\ \"x\"\n\t") == "'O\\'Brien \\\\ \\\"x\\\"\\n\\t'"
+    assert quote('O\'Brien \\ "x"\n\t') == "'O\\'Brien \\\\ \\\"x\\\"\\n\\t'"
 
 
 def test_like_escape_keeps_wildcards_literal():
@@ -16,14 +17,21 @@ def test_like_escape_keeps_wildcards_literal():
 
 
 def test_sosl_escape_every_reserved_character():
-    reserved = '?&|!{}[]()^~*:\\"\'+-'
+    reserved = "?&|!{}[]()^~*:\\\"'+-"
     escaped = sosl_escape(reserved)
     assert escaped == "".join("\\" + c for c in reserved)
     assert sosl_escape("a\nb") == "a b"
 
 
-@pytest.mark.parametrize("a,b", [("+1 (415) 555-0134", "415-555-0134"), ("4155550134", "+14155550134"),
-                                 ("0044 20 7946 0958", "+44 20 7946 0958"), ("(212) 555 0101", "212.555.0101")])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("+1 (415) 555-0134", "415-555-0134"),
+        ("4155550134", "+14155550134"),
+        ("0044 20 7946 0958", "+44 20 7946 0958"),
+        ("(212) 555 0101", "212.555.0101"),
+    ],
+)
 def test_the_same_number_typed_differently(a, b):
     assert phones.same_number(a, b)
 

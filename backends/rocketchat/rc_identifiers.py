@@ -3,6 +3,7 @@
 People are `@username`; rooms are `#name` (channels and private groups) or their room id (direct
 messages, Omnichannel rooms); an occupant is `#room/@username` (or `ROOMID/@username`).
 """
+
 from __future__ import annotations
 
 from typing import Any

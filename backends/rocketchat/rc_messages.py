@@ -6,6 +6,7 @@ joined (`roomParticipant: false`), system messages, and messages typed by livech
 Only a new message from a person in a room the bot takes part in (or an Omnichannel room) can
 run a command; Omnichannel system messages become events.
 """
+
 from __future__ import annotations
 
 import collections
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from errbot.backends.base import Message
-
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant
 from rc_omnichannel import OmnichannelEvent
 
@@ -103,7 +103,9 @@ def omnichannel_event(payload: dict) -> OmnichannelEvent | None:
     ts = parse_date(payload.get("ts")) or dt.datetime.now(dt.timezone.utc)
     common = dict(room_id=payload["rid"], ts=ts, message_id=payload["_id"], raw=payload)
     if sys_type in ASSIGNMENT_TYPES or (sys_type, payload.get("msg")) == CONNECTED_COMMAND:
-        return OmnichannelEvent(kind="assigned", agent_id=user.get("_id"), agent_username=user.get("username"), **common)
+        return OmnichannelEvent(
+            kind="assigned", agent_id=user.get("_id"), agent_username=user.get("username"), **common
+        )
     if sys_type == TRANSFER_TYPE:
         data = payload.get("transferData") or {}
         to = data.get("transferredTo") or {}
@@ -115,7 +117,9 @@ def omnichannel_event(payload: dict) -> OmnichannelEvent | None:
 
 def to_errbot_message(payload: dict, room_type: str | None, bot_user_id: str | None, backend=None) -> Message:
     user = payload.get("u") or {}
-    person_args = dict(username=user.get("username") or user.get("_id") or "unknown", userid=user.get("_id"), fullname=user.get("name"))
+    person_args = dict(
+        username=user.get("username") or user.get("_id") or "unknown", userid=user.get("_id"), fullname=user.get("name")
+    )
     extras = {
         "raw": payload,
         "message_id": payload["_id"],
@@ -130,7 +134,12 @@ def to_errbot_message(payload: dict, room_type: str | None, bot_user_id: str | N
         msg.frm = RocketChatPerson(**person_args)
         msg.to = backend.bot_identifier if backend is not None else RocketChatPerson("bot", bot_user_id)
     else:
-        room = RocketChatRoom(room_id=payload["rid"], name=None if room_type == "l" else _room_name(payload, backend), room_type=room_type, backend=backend)
+        room = RocketChatRoom(
+            room_id=payload["rid"],
+            name=None if room_type == "l" else _room_name(payload, backend),
+            room_type=room_type,
+            backend=backend,
+        )
         msg.frm = RocketChatRoomOccupant(room, **person_args)
         msg.to = room
     return msg

@@ -5,14 +5,16 @@ visitor, its transcript, and whether a user is an agent or manager. Shapes are R
 `livechat/rooms`, `rooms.info`, `livechat/visitors.info`, `chat.syncMessages` and
 `livechat/users/{agent,manager}` answers, reduced to frozen dataclasses.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 PAGE_SIZE = 100  # Rocket.Chat's default API_Upper_Count_Limit
 ROLE_CACHE_SECONDS = 60.0
@@ -108,12 +110,20 @@ def visitor_from_payload(raw: dict) -> Visitor:
 
 
 class Omnichannel:
-    """Read Omnichannel state over REST; follow rooms over the realtime connection."""
+    """Read Omnichannel state over REST; follow rooms over the realtime connection. This is the
+    interface plugins use as `bot.omnichannel`; it is stated as Protocols in the Salesforce plugin's
+    `salesforce_omnichannel/chat/omnichannel.py`, which this backend fits without importing it."""
 
-    def __init__(self, rest, follow: Callable[[str], None], unfollow: Callable[[str], None], bot_user_id: Callable[[], str | None],
-                 follows_needed: Callable[[], bool] = lambda: True):
+    def __init__(
+        self,
+        rest,
+        follow: Callable[[str], None],
+        unfollow: Callable[[str], None],
+        bot_user_id: Callable[[], str | None],
+        follows_needed: Callable[[], bool] = lambda: True,
+    ):
         self._rest = rest
-        self.follows_needed = follows_needed
+        self._follows_needed = follows_needed
         self._follow = follow
         self._unfollow = unfollow
         self._bot_user_id = bot_user_id
@@ -144,11 +154,19 @@ class Omnichannel:
         """Rooms closed at or after `since`, oldest first (the `closedAt` filter)."""
         rooms: list[LivechatRoom] = []
         offset = 0
-        closed_at = json.dumps({"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))})
+        closed_at = json.dumps(
+            {"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))}
+        )
         while True:
             page = self._rest.get(
                 "livechat/rooms",
-                {"open": "false", "closedAt": closed_at, "sort": json.dumps({"closedAt": 1}), "count": PAGE_SIZE, "offset": offset},
+                {
+                    "open": "false",
+                    "closedAt": closed_at,
+                    "sort": json.dumps({"closedAt": 1}),
+                    "count": PAGE_SIZE,
+                    "offset": offset,
+                },
             )
             batch = [room_from_payload(r) for r in page.get("rooms", [])]
             rooms.extend(r for r in batch if r.closed_at)
@@ -227,6 +245,9 @@ class Omnichannel:
         return result
 
     # -- realtime ----------------------------------------------------------------
+    def follows_needed(self) -> bool:
+        return self._follows_needed()
+
     def follow(self, room_id: str) -> None:
         """Receive ROOM_ID's messages; free when the bot's `__my_messages__` carries every Omnichannel room
         (`follows_needed()` is False), one realtime subscription per room otherwise."""

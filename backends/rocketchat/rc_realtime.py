@@ -4,6 +4,7 @@ The reader never calls into Errbot: it answers `ping`, resolves method/subscript
 puts stream events on a queue that the backend's own thread consumes. A socket that is silent
 for `silence_timeout` seconds is treated as dead (a half-open TCP connection never errors).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,8 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
@@ -39,7 +41,7 @@ class RealtimeClient:
     def __init__(
         self,
         server_url: str,
-        events: "queue.Queue[Any]",
+        events: queue.Queue[Any],
         silence_timeout: float = 70.0,
         call_timeout: float = 15.0,
         on_close: Callable[[], None] | None = None,

@@ -4,6 +4,7 @@ Rocket.Chat renders Markdown itself, so text is passed through with two fixes: E
 templates HTML-escape (`O'Brien & Co` arrives as `O&#39;Brien &amp; Co`), and Rocket.Chat's
 bold is `*x*` where Errbot writes `**x**`. Headings become bold lines.
 """
+
 from __future__ import annotations
 
 import html
@@ -48,7 +49,14 @@ def split_body(text: str, limit: int) -> list[str]:
     return chunks
 
 
-_COLORS = {"red": "#d9534f", "green": "#2e7d32", "blue": "#1d74f5", "yellow": "#f5a623", "grey": "#9ea2a8", "gray": "#9ea2a8"}
+_COLORS = {
+    "red": "#d9534f",
+    "green": "#2e7d32",
+    "blue": "#1d74f5",
+    "yellow": "#f5a623",
+    "grey": "#9ea2a8",
+    "gray": "#9ea2a8",
+}
 
 
 def card_attachment(card) -> dict:
@@ -73,4 +81,3 @@ def card_attachment(card) -> dict:
     if fields:
         attachment["fields"] = fields
     return attachment
-

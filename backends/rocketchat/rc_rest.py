@@ -4,6 +4,7 @@ Only documented `/api/v1/` endpoints are called (README lists them). A 429 is wa
 `X-RateLimit-Reset` (epoch milliseconds; Rocket.Chat sends no `Retry-After`). One
 `requests.Session` per thread, because plugins send from pollers and workers as well.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,7 +102,7 @@ class RestClient:
             except requests.RequestException as exc:
                 if retry_transient and attempt <= MAX_TRANSIENT_RETRIES:
                     log.warning("%s %s failed (%s); retrying", method, endpoint, type(exc).__name__)
-                    time.sleep(min(2 ** attempt, 8) * 0.5)
+                    time.sleep(min(2**attempt, 8) * 0.5)
                     continue
                 raise RestError(0, f"connection failed: {type(exc).__name__}", endpoint) from None
             if resp.status_code == 429 and attempt <= MAX_TRANSIENT_RETRIES + 2:
@@ -111,7 +112,7 @@ class RestClient:
                 continue
             if resp.status_code >= 500 and retry_transient and attempt <= MAX_TRANSIENT_RETRIES:
                 log.warning("%s %s answered %s; retrying", method, endpoint, resp.status_code)
-                time.sleep(min(2 ** attempt, 8) * 0.5)
+                time.sleep(min(2**attempt, 8) * 0.5)
                 continue
             return self._decode(resp, endpoint)
 

@@ -6,6 +6,7 @@ it, so Errbot's command matching and plugin callbacks never block the socket, an
 away is fetched with `chat.syncMessages`; a bounded memory of message ids makes sure nothing is
 handled twice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,6 @@ from typing import Any
 
 from errbot.backends.base import Message, Person, Room, RoomOccupant
 from errbot.core import ErrBot
-
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier, parse_room
 from rc_messages import SeenIds, classify, parse_date
 from rc_omnichannel import Omnichannel
@@ -63,7 +63,9 @@ class RocketChatBackend(ErrBot):
         self._last_ts: dt.datetime | None = None
         self._lock = threading.RLock()
         self._size_limit = DEFAULT_SIZE_LIMIT
-        self.omnichannel = Omnichannel(self.rest, self._follow, self._unfollow, lambda: self._user_id, self.follows_needed)
+        self.omnichannel = Omnichannel(
+            self.rest, self._follow, self._unfollow, lambda: self._user_id, self.follows_needed
+        )
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -98,7 +100,9 @@ class RocketChatBackend(ErrBot):
 
     def rooms(self) -> list[Room]:
         subs = self.rest.get("subscriptions.get").get("update", [])
-        return [RocketChatRoom(s["rid"], s.get("name"), s.get("t"), backend=self) for s in subs if s.get("t") in ("c", "p")]
+        return [
+            RocketChatRoom(s["rid"], s.get("name"), s.get("t"), backend=self) for s in subs if s.get("t") in ("c", "p")
+        ]
 
     def change_presence(self, status: str = "online", message: str = "") -> None:
         log.debug("Presence changes are not supported on Rocket.Chat bots; ignoring %s", status)
@@ -131,7 +135,12 @@ class RocketChatBackend(ErrBot):
         except AuthenticationError:
             who = self._username or self._pat_user_id
             hint = "ROCKETCHAT_USER/ROCKETCHAT_PASSWORD" if self._username else "ROCKETCHAT_USER_ID/ROCKETCHAT_TOKEN"
-            log.error("Rocket.Chat refused the bot's credentials for %s at %s: check %s. Not retrying.", who, self._server, hint)
+            log.error(
+                "Rocket.Chat refused the bot's credentials for %s at %s: check %s. Not retrying.",
+                who,
+                self._server,
+                hint,
+            )
             return True
         except RestError as exc:
             log.warning("Cannot log in to Rocket.Chat at %s: %s", self._server, exc.error)
@@ -357,7 +366,9 @@ class RocketChatBackend(ErrBot):
         if isinstance(identifier, RocketChatRoom):
             return identifier.resolve_id()
         if isinstance(identifier, (RocketChatPerson, Person)):
-            return self._dm_room(identifier.username if isinstance(identifier, RocketChatPerson) else str(identifier).lstrip("@"))
+            return self._dm_room(
+                identifier.username if isinstance(identifier, RocketChatPerson) else str(identifier).lstrip("@")
+            )
         if isinstance(identifier, RoomOccupant):
             return self._target(identifier.room)
         raise ValueError(f"cannot send to {identifier!r}")

@@ -5,39 +5,42 @@ Slow work (Salesforce and Rocket.Chat calls for events and polls) runs on one wo
 the plugin's own, so the backend's dispatch thread returns at once and events and polls never
 run at the same time. Replies with CRM data always go to the asking agent privately.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from errbot import BotPlugin, botcmd
 from errbot.botplugin import ValidationException
 
-import log_redaction
-import plugin_config
-from crm import Crm
-from crm_errors import CrmConfigError, CrmError
-from crm_settings import SalesforceSettings
-from plugin_access import decide, username_of
-from plugin_args import UsageError, parse
-from plugin_chats import closure_payload, greeting
-from plugin_closure import ClosureSaver, NotYet
-from plugin_commands import Commands, Invocation, Reply, help_text
-from plugin_contacts import KEEP_LINK_SECONDS, VisitorContacts
-from plugin_context import ChatContext, ChoiceNeeded, RememberedVisitor, Subject, chat_for
-from plugin_migration import import_errbot_state
-from plugin_outbox import KEEP_DONE_SECONDS, Outbox
-from plugin_status import status_text
-from plugin_store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
-from plugin_watch import KEEP_ASSIGNED_SECONDS, ChatWatch
+from salesforce_omnichannel.chat import config as plugin_config
+from salesforce_omnichannel.chat import redaction as log_redaction
+from salesforce_omnichannel.chat.access import decide, username_of
+from salesforce_omnichannel.chat.args import UsageError, parse
+from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet
+from salesforce_omnichannel.chat.commands import Commands, Invocation, Reply
+from salesforce_omnichannel.chat.contacts import KEEP_LINK_SECONDS, VisitorContacts
+from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, RememberedVisitor, Subject, chat_for
+from salesforce_omnichannel.chat.greeting import closure_payload, greeting
+from salesforce_omnichannel.chat.migration import import_errbot_state
+from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
+from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox
+from salesforce_omnichannel.chat.registry import BY_NAME
+from salesforce_omnichannel.chat.status import status_text
+from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
+from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
+from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError
+from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.settings import SalesforceSettings
 
 log = logging.getLogger("errbot.plugins.salesforce")
 
 EXPIRE_EVERY_SECONDS = 300  # forgetting old state is an indexed delete; no need to run it every poll
-CHATLESS = ("case", "refresh")  # commands that are not about a chat's visitor
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
 
 
@@ -98,7 +101,9 @@ class Salesforce(BotPlugin):
         if missing:
             raise CrmConfigError(
                 f"Salesforce is not configured yet: a bot admin must set {', '.join(missing)} "
-                f"(`!plugin config Salesforce {{...}}` or SALESFORCE_<KEY> environment variables).", "NOT_CONFIGURED")
+                f"(`!plugin config Salesforce {{...}}` or SALESFORCE_<KEY> environment variables).",
+                "NOT_CONFIGURED",
+            )
         settings = SalesforceSettings.from_config(self.config)
         with self._lock:
             if self._crm is None or self._crm_settings != settings:
@@ -139,7 +144,7 @@ class Salesforce(BotPlugin):
         configured = str(self.config.get("STATE_FILE") or "") if self.config else ""
         return configured or str(default_path(getattr(self.bot_config, "BOT_DATA_DIR", ".")))
 
-    def _omni(self) -> Any:
+    def _omni(self) -> Omnichannel | None:
         return getattr(self._bot, "omnichannel", None)
 
     def _submit(self, job: Callable[[], None]) -> None:
@@ -161,7 +166,7 @@ class Salesforce(BotPlugin):
             pass
 
     # -- realtime events and polls ------------------------------------------------------------
-    def callback_omnichannel(self, event: Any) -> None:
+    def callback_omnichannel(self, event: OmnichannelEvent) -> None:
         watch = self._watch
         if watch is not None:
             self._submit(lambda: watch.handle_event(event))
@@ -192,9 +197,11 @@ class Salesforce(BotPlugin):
         store, now = self._state, time.time()
         if store is not None and now - self._expired_at >= EXPIRE_EVERY_SECONDS:
             self._expired_at = now
-            store.expire(now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS)
+            store.expire(
+                now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS
+            )
 
-    def _on_assigned(self, room: Any) -> None:
+    def _on_assigned(self, room: LivechatRoom) -> None:
         omni = self._omni()
         omni.follow(room.id)
         if not self.config.get("SHOW_CONTACT_ON_ASSIGN") or not room.agent_username:
@@ -205,10 +212,12 @@ class Salesforce(BotPlugin):
             replies = greeting(VisitorContacts(self.crm(), self._state), ChatContext(room, visitor), "!salesforce")
         except CrmError as exc:
             log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
-            replies = [f"You now serve {room.visitor_name or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"]
+            replies = [
+                f"You now serve {room.visitor_name or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"
+            ]
         self._deliver(agent, replies)
 
-    def _on_closed(self, room: Any, key: str) -> None:
+    def _on_closed(self, room: LivechatRoom, key: str) -> None:
         self._omni().unfollow(room.id)
         if self._outbox is not None and self._outbox.add(key, room.id, closure_payload(room)):
             log.info("Chat %s closed: saving to Salesforce", room.id)
@@ -227,9 +236,15 @@ class Salesforce(BotPlugin):
 
     def _save_closure(self, outbox: Outbox, item: OutboxItem) -> None:
         try:
-            saver = ClosureSaver(VisitorContacts(self.crm(), self._state), self._omni(), bool(self.config.get("AUTOSAVE_ON_CLOSE")),
-                                 bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")), self._room_context,
-                                 outbox.save_progress, float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5)
+            saver = ClosureSaver(
+                VisitorContacts(self.crm(), self._state),
+                self._omni(),
+                bool(self.config.get("AUTOSAVE_ON_CLOSE")),
+                bool(self.config.get("LOG_TRANSCRIPT_ON_CLOSE")),
+                self._room_context,
+                outbox.save_progress,
+                float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5,
+            )
             result = saver.run(item)
         except NotYet as wait:
             outbox.retry(item, "waiting to see whether an interrupted attempt reached Salesforce", wait.at)
@@ -242,8 +257,12 @@ class Salesforce(BotPlugin):
             if outcome.final is not None:
                 if outcome.state == QUARANTINED:
                     log.error("Closed chat %s quarantined: %s", item.room_id, outcome.error)
-                self._report_failure(outcome.final, exc.message if isinstance(exc, CrmError) else
-                                     "it kept failing and is set aside for an admin (see `status`)")
+                self._report_failure(
+                    outcome.final,
+                    exc.message
+                    if isinstance(exc, CrmError)
+                    else "it kept failing and is set aside for an admin (see `status`)",
+                )
             return
         outbox.succeeded(item)
         log.info("Closed chat %s saved to Salesforce", item.room_id)
@@ -252,8 +271,9 @@ class Salesforce(BotPlugin):
 
     def _report_partial(self, item: OutboxItem, notes: list[str]) -> None:
         agent = item.payload.get("agent_username")
-        text = (f"The closed chat with {_visitor_label(item.payload)} is saved in Salesforce, but "
-                + "; ".join(notes) + ".")
+        text = (
+            f"The closed chat with {_visitor_label(item.payload)} is saved in Salesforce, but " + "; ".join(notes) + "."
+        )
         if agent:
             self._deliver(self.build_identifier(f"@{agent}"), [text])
         else:
@@ -261,8 +281,10 @@ class Salesforce(BotPlugin):
 
     def _report_failure(self, item: OutboxItem, message: str) -> None:
         payload = item.payload
-        text = (f"The closed chat with {_visitor_label(payload)} ({item.room_id}) "
-                f"could not be saved to Salesforce: {message}")
+        text = (
+            f"The closed chat with {_visitor_label(payload)} ({item.room_id}) "
+            f"could not be saved to Salesforce: {message}"
+        )
         if payload.get("agent_username"):
             self._deliver(self.build_identifier(f"@{payload['agent_username']}"), [text])
         self.warn_admins(text)
@@ -295,21 +317,28 @@ class Salesforce(BotPlugin):
             parsed = parse(args, prefix)
             omni = self._omni()
             room = omni.room(extras["room_id"]) if omni is not None and extras.get("omnichannel") else None
-            decision = decide(extras, msg.frm, self._admins(), omni, room, admin_only=parsed.command == "status")
+            decision = decide(
+                extras, msg.frm, self._admins(), omni, room, admin_only=BY_NAME[parsed.command].admin_only
+            )
             if not decision.allowed:
                 return [decision.reason] if decision.reason else []
-            if parsed.command == "help":
-                return [help_text(prefix)]
-            if parsed.command == "status":
-                return [status_text(self, self._outbox)]
             ctx = ChatContext()
-            if parsed.command not in CHATLESS:
+            if BY_NAME[parsed.command].about_a_chat:
                 try:
-                    ctx = chat_for(omni, extras, username_of(msg.frm), parsed.options.get("chat"), room,
-                                   agent_id=getattr(msg.frm, "userid", None), context_of=self._context_of)
+                    ctx = chat_for(
+                        omni,
+                        extras,
+                        username_of(msg.frm),
+                        parsed.options.get("chat"),
+                        room,
+                        agent_id=getattr(msg.frm, "userid", None),
+                        context_of=self._context_of,
+                    )
                 except ChoiceNeeded as choice:
                     return [_choose_chat(choice.rooms, prefix, parsed.command)]
-            invocation = Invocation(parsed, ctx, prefix, self._remember_case)
+            invocation = Invocation(parsed, ctx, prefix, self._remember_case, lambda: status_text(self, self._outbox))
+            if parsed.command in ("help", "status"):
+                return Commands(None).run(invocation)  # neither needs Salesforce configured first
             return Commands(self.crm(), VisitorContacts(self.crm(), self._state)).run(invocation)
         except UsageError as exc:
             return [str(exc)]
@@ -317,13 +346,17 @@ class Salesforce(BotPlugin):
             log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
             return [exc.message]
 
-    def _context_of(self, room: Any) -> ChatContext:
+    def _context_of(self, room: LivechatRoom) -> ChatContext:
         """The chat's context: the visitor and contact the greeting remembered, else read from Rocket.Chat."""
         known = self._state.room_context(room.id) if self._state is not None else {}
         remembered = known.get("visitor")
         if isinstance(remembered, dict):
-            visitor = RememberedVisitor.of(Subject(**{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
-                                                   name=remembered.get("name") or ""))
+            visitor = RememberedVisitor.of(
+                Subject(
+                    **{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
+                    name=remembered.get("name") or "",
+                )
+            )
         else:
             visitor = self._omni().visitor(room.visitor_id) if room.visitor_id else None
         return ChatContext(room, visitor, known)
@@ -350,7 +383,7 @@ def _visitor_label(payload: dict) -> str:
     return name if len(name) <= 80 else name[:79] + "…"
 
 
-def _choose_chat(rooms: list[Any], prefix: str, command: str) -> str:
+def _choose_chat(rooms: list[LivechatRoom], prefix: str, command: str) -> str:
     lines = [f"You serve {len(rooms)} open chats; say which one with `--chat`:"]
     for room in rooms:
         lines.append(f"- {room.visitor_name or room.name}: `{prefix} {command} --chat {room.id}`")

@@ -1,4 +1,5 @@
 """Test-only plugin for the backend's real-process tests (loaded through BOT_EXTRA_PLUGIN_DIR)."""
+
 from __future__ import annotations
 
 from errbot import BotPlugin, botcmd

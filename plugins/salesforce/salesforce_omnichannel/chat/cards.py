@@ -1,0 +1,139 @@
+"""Cards and lists for contacts, cases, leads and activities, as `send_card` keyword arguments.
+
+Every field is labelled (the product we replace shows unlabelled choices); empty fields are left
+out rather than shown as "None"; dates read as `2026-11-24 19:14 UTC`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Link = Callable[[str], str]
+
+
+def when(value: Any) -> str:
+    """Salesforce's `2026-11-24T19:14:18.000+0000` (or a date) as `2026-11-24 19:14 UTC`."""
+    if not value:
+        return ""
+    text = str(value)
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return dt.datetime.strptime(text, fmt).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            continue
+    return text
+
+
+def _fields(pairs: Iterable[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    return tuple((label, str(value)) for label, value in pairs if value not in (None, ""))
+
+
+def contact_name(record: dict) -> str:
+    return (
+        record.get("Name") or " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or "(no name)"
+    )
+
+
+def contact_card(record: dict, link: Link, matched_on: str | None = None) -> dict:
+    account = (record.get("Account") or {}).get("Name") if isinstance(record.get("Account"), dict) else None
+    place = ", ".join(
+        p for p in (record.get("MailingCity"), record.get("MailingState"), record.get("MailingCountry")) if p
+    )
+    return {
+        "title": f"Contact: {contact_name(record)}",
+        "link": link(record["Id"]),
+        "color": "blue",
+        "body": f"Matched on {matched_on}." if matched_on else "",
+        "fields": _fields(
+            [
+                ("Name", contact_name(record)),
+                ("Email", record.get("Email")),
+                ("Phone", record.get("Phone")),
+                ("Mobile", record.get("MobilePhone")),
+                ("Account", account),
+                ("Title", record.get("Title")),
+                ("Lead Source", record.get("LeadSource")),
+                ("Location", place),
+                ("Created", when(record.get("CreatedDate"))),
+            ]
+        ),
+    }
+
+
+def case_card(record: dict, link: Link) -> dict:
+    return {
+        "title": f"Case {record.get('CaseNumber', '')}: {record.get('Subject') or '(no subject)'}",
+        "link": link(record["Id"]),
+        "color": "green" if not record.get("IsClosed") else "grey",
+        "body": "",
+        "fields": _fields(
+            [
+                ("Case Number", record.get("CaseNumber")),
+                ("Created", when(record.get("CreatedDate"))),
+                ("Status", record.get("Status")),
+                ("Priority", record.get("Priority")),
+                ("Case Origin", record.get("Origin")),
+                ("Subject", record.get("Subject")),
+                ("Type", record.get("Type")),
+                ("Case Reason", record.get("Reason")),
+                ("Description", (record.get("Description") or "")[:300]),
+            ]
+        ),
+    }
+
+
+def case_list(cases: list[dict], link: Link, who: str) -> str:
+    if not cases:
+        return f"This Salesforce Contact has no Case ({who})."
+    lines = [f"**Cases of {who}** (newest first):"]
+    for c in cases:
+        lines.append(
+            f"- [{c.get('CaseNumber')}]({link(c['Id'])}) · {c.get('Status') or '?'} · "
+            f"{c.get('Subject') or '(no subject)'} · {when(c.get('CreatedDate'))}"
+        )
+    return "\n".join(lines)
+
+
+def activity_list(kind: str, records: list[dict], link: Link, who: str) -> str:
+    label = {"tasks": "Tasks", "events": "Events", "calls": "Calls"}[kind]
+    if not records:
+        return f"No {label.lower()} for {who}."
+    lines = [f"**{label} of {who}** (newest first):"]
+    for r in records:
+        stamp = when(r.get("StartDateTime") or r.get("ActivityDate") or r.get("CreatedDate"))
+        status = r.get("Status") or ""
+        lines.append(
+            f"- [{r.get('Subject') or '(no subject)'}]({link(r['Id'])}) · {status + ' · ' if status else ''}{stamp}"
+        )
+    return "\n".join(lines)
+
+
+def lead_line(lead: dict, link: Link) -> str:
+    name = lead.get("Name") or " ".join(p for p in (lead.get("FirstName"), lead.get("LastName")) if p)
+    return f"A Lead matches this visitor: [{name}]({link(lead['Id'])}) · {lead.get('Company') or 'no company'} · status {lead.get('Status') or '?'}"
+
+
+def create_contact_command(prefix: str, name: str, email: str | None, phone: str | None) -> str:
+    """The exact command that would create the visitor's contact, quoted so it pastes."""
+    first, last = split_name(name)
+    parts = [f"{prefix} create-contact"]
+    for option, value in (("--first-name", first), ("--last-name", last), ("--email", email), ("--phone", phone)):
+        if value:
+            # `--opt=VALUE` when the value itself starts with a dash, or it would read as an option
+            parts.append(
+                f"{option}={shlex.quote(value)}" if value.startswith("-") else f"{option} {shlex.quote(value)}"
+            )
+    return " ".join(parts)
+
+
+def split_name(name: str | None) -> tuple[str, str]:
+    """First name(s) and last name; Salesforce requires LastName, so a single word is the last name."""
+    words = (name or "").split()
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        return "", words[0]
+    return " ".join(words[:-1]), words[-1]

@@ -1,0 +1,312 @@
+"""Saving a closed chat to Salesforce exactly once, whatever instant a crash picks.
+
+Before each Salesforce write the saver records its intent (what it is about to write, with the
+Task's Subject, which carries the room id) in the outbox item, in its own transaction; after the
+write it records the result. An attempt that finds an intent but no result cannot know whether
+its predecessor's write reached Salesforce (killed in flight, or after Salesforce answered but
+before the answer was recorded, or timed out). It waits until that write can no longer be under
+way, then looks for what it may have created (the Task by its exact Subject; without a
+transcript, the Contact by the exact values sent) and writes only when nothing is there. The
+contact and the Task travel in one allOrNone composite call, so either both exist or neither.
+
+The transcript is never lost to the visitor's data: values are fitted to the org's field lengths,
+a value Salesforce refuses is left out, and if the contact still cannot be saved the Task is
+logged on the matching Lead, or alone with the visitor's details; `notes` tell the agent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..crm import closure as crm_closure
+from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError
+from ..crm.operations import task_values
+from . import cards
+from .contacts import VisitorContacts
+from .context import ChatContext, RememberedVisitor, Subject
+from .omnichannel import Omnichannel, TranscriptLine, Visitor
+from .store import OutboxItem
+
+log = logging.getLogger(__name__)
+
+TRANSCRIPT_SUBJECT = "Chat transcript: {name} ({when}) [{room}]"
+NAME_IN_TEXT = 120  # a visitor's name or address is cut here in the Task's text: the conversation must fit
+MAX_REPLANS = 4
+
+
+class NotYet(Exception):
+    """An earlier attempt's write may still be under way: look again at `at`."""
+
+    def __init__(self, at: float):
+        super().__init__("waiting for an earlier attempt's outcome")
+        self.at = at
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One composite write: the contact (create when `contact_id` is None, else update) and the Task."""
+
+    contact_id: str | None
+    contact: dict[str, Any] | None
+    who_id: str | None  # the Task's WhoId when no contact is created in the same call
+    what_id: str | None
+    subject: str | None  # None: no transcript
+    body: str = ""
+    notes: tuple[str, ...] = ()
+    lead_subject: Subject | None = field(default=None, compare=False)
+
+    @property
+    def mode(self) -> str | None:
+        if self.contact is None:
+            return None
+        return "update" if self.contact_id else "create"
+
+    def task(self) -> dict[str, Any] | None:
+        if self.subject is None:
+            return None
+        return task_values(self.subject, self.body, self.who_id, self.what_id)
+
+
+def subject_line(name: str, closed_at: str | None, room_id: str) -> str:
+    """The Task's Subject: readable, and unique through the room id (kept whole when the name is cut)."""
+    when = (closed_at or "")[:16].replace("T", " ")
+    line = TRANSCRIPT_SUBJECT.format(name=name, when=f"{when} UTC" if when else "closed", room=room_id)
+    excess = len(line) - 255
+    return (
+        line
+        if excess <= 0
+        else TRANSCRIPT_SUBJECT.format(name=name[: max(len(name) - excess, 1)], when=f"{when} UTC", room=room_id)
+    )
+
+
+def transcript_text(lines: list[TranscriptLine]) -> str:
+    out = []
+    for line in lines:
+        stamp = line.ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        out.append(f"[{stamp} UTC] {_short(line.author)} ({line.role}): {line.text}")
+    return "\n".join(out) or "(no messages)"
+
+
+def _short(text: str | None, limit: int = NAME_IN_TEXT) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _known_refusal(exc: CrmError) -> bool:
+    """True when Salesforce certainly saved nothing (a refusal, or the call never left)."""
+    return exc.ref is not None or isinstance(exc, (CrmValidationError, CrmAuthError, CrmConfigError, CrmNotFound))
+
+
+class ClosureSaver:
+    def __init__(
+        self,
+        contacts: VisitorContacts,
+        omnichannel: Omnichannel,
+        autosave: bool,
+        log_transcript: bool,
+        context_of_room: Callable[[str], dict],
+        save_progress: Callable[[OutboxItem], None],
+        grace_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.contacts = contacts
+        self.crm = contacts.crm
+        self.omni = omnichannel
+        self.autosave = autosave
+        self.log_transcript = log_transcript
+        self.context_of_room = context_of_room
+        self.save_progress = save_progress
+        self.grace = grace_seconds
+        self.clock = clock
+
+    def run(self, item: OutboxItem) -> dict:
+        """Save one closure; returns its result (`contact_id`, `task_id`, `notes`), also kept in `item.progress`."""
+        progress = item.progress
+        if "result" in progress:
+            return progress["result"]
+        if not (self.autosave or self.log_transcript):
+            return self._done(item, {"contact_id": None, "task_id": None, "notes": []})
+        intent = progress.get("intent")
+        if intent:
+            ready = float(intent["at"]) + self.grace
+            if self.clock() < ready:
+                raise NotYet(ready)
+            found = self._resolve(intent)
+            progress.pop("intent")
+            if found is not None:
+                log.info("Closed chat %s: an earlier attempt had saved it; nothing written again", item.room_id)
+                return self._done(item, found)
+            self.save_progress(item)
+        plan = self._plan(self._complete(item))
+        for _ in range(MAX_REPLANS):
+            progress["intent"] = {
+                "at": self.clock(),
+                "subject": plan.subject,
+                "mode": plan.mode,
+                "contact": plan.contact,
+            }
+            self.save_progress(item)
+            try:
+                contact_id, task_id = crm_closure.write(self.crm, plan.contact_id, plan.contact, plan.task())
+            except CrmError as exc:
+                if not _known_refusal(exc):
+                    raise  # outcome unknown: the intent stays, the next attempt looks before writing
+                progress.pop("intent")
+                self.save_progress(item)
+                better = self._degrade(plan, exc) if exc.ref == "contact" else None
+                if better is None:
+                    raise
+                plan = better
+                continue
+            progress.pop("intent")
+            self.contacts.remember(plan.lead_subject, contact_id or plan.contact_id)
+            return self._done(
+                item, {"contact_id": contact_id or plan.contact_id, "task_id": task_id, "notes": list(plan.notes)}
+            )
+        raise CrmError("Salesforce kept refusing the visitor's details.", "TOO_MANY_REFUSALS")
+
+    @staticmethod
+    def _done(item: OutboxItem, result: dict) -> dict:
+        item.progress["result"] = result
+        return result
+
+    # -- an attempt whose outcome was never seen ---------------------------------------------
+    def _resolve(self, intent: dict) -> dict | None:
+        if intent.get("subject"):
+            task = crm_closure.task_by_subject(self.crm, intent["subject"])
+            if task is None:
+                return None  # allOrNone: no Task means the contact was not written either
+            who = task.get("WhoId") or ""
+            return {"contact_id": who if who.startswith("003") else None, "task_id": task["Id"], "notes": []}
+        if intent.get("mode") == "create":
+            since = dt.datetime.fromtimestamp(float(intent["at"]) - 300, dt.timezone.utc)
+            contact = crm_closure.contact_created_since(self.crm, intent.get("contact") or {}, since)
+            return {"contact_id": contact["Id"], "task_id": None, "notes": []} if contact else None
+        return None  # an update alone: writing it again changes nothing
+
+    # -- what to write ---------------------------------------------------------------------
+    def _complete(self, item: OutboxItem) -> dict:
+        """The payload, filled in from Rocket.Chat for items recovered from unreadable old storage."""
+        payload = dict(item.payload)
+        if "visitor_id" not in payload:
+            room = self.omni.room(item.room_id)
+            if room is not None:
+                payload.update(
+                    visitor_id=room.visitor_id,
+                    visitor_name=room.visitor_name,
+                    agent_username=room.agent_username,
+                    closed_at=payload.get("closed_at") or (room.closed_at.isoformat() if room.closed_at else None),
+                )
+        payload.setdefault("room_id", item.room_id)
+        return payload
+
+    def _plan(self, payload: dict) -> Plan:
+        room_id = payload["room_id"]
+        known = self.context_of_room(room_id) or {}
+        remembered = known.get("visitor")
+        if isinstance(remembered, dict):  # what the greeting read: no second visitors.info
+            visitor: Visitor | None = RememberedVisitor.of(
+                Subject(
+                    **{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
+                    name=remembered.get("name") or "",
+                )
+            )
+        else:
+            visitor = self.omni.visitor(payload["visitor_id"]) if payload.get("visitor_id") else None
+        who = ChatContext(None, visitor).subject() or Subject(name=payload.get("visitor_name") or "")
+        name = who.name or payload.get("visitor_name") or ""
+        case_id = known.get("case_id")
+        subject = body = None
+        if self.log_transcript:
+            subject = subject_line(name or who.describe(), payload.get("closed_at"), room_id)
+            lines = self.omni.transcript(room_id)
+            body = (
+                f"Omnichannel chat {room_id} with {_short(name) or 'a visitor'} ({_short(who.describe())}), "
+                f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}"
+            )
+        base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who)
+        if not (who.email or who.phone):
+            return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
+        found = self.contacts.find(who, known)
+        first, last = cards.split_name(name)
+        wanted = {"FirstName": first, "LastName": last, "Email": who.email, "Phone": who.phone}
+        if found:
+            record = found[0].record
+            plan = replace(base, contact_id=record["Id"], who_id=record["Id"])
+            if not self.autosave:
+                return self._fitted_task(plan)
+            # only what the contact lacks is filled in: a known value is never overwritten, nor a name split anew
+            if record.get("LastName"):
+                wanted.pop("FirstName"), wanted.pop("LastName")
+            if record.get("Phone") or record.get("MobilePhone"):
+                wanted.pop("Phone")
+            wanted = {k: v for k, v in wanted.items() if not record.get(k)}
+            fitted, notes = crm_closure.fit_contact(self.crm, wanted)
+            return self._fitted_task(replace(plan, contact=fitted or None, notes=tuple(notes)))
+        if not self.autosave:
+            return self._without_contact(base, None)
+        fitted, notes = crm_closure.fit_contact(self.crm, wanted)
+        if not fitted.get("LastName"):
+            fitted["LastName"] = (fitted.get("Email") or fitted.get("Phone") or who.email or who.phone or "Visitor")[
+                :80
+            ]
+        if "Web" in self.crm.valid_values("Contact", "LeadSource"):
+            fitted["LeadSource"] = "Web"
+        return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
+
+    def _without_contact(self, plan: Plan, why: str | None) -> Plan:
+        """The Task alone: on the visitor's Lead when there is one, else with the visitor's details in it."""
+        who = plan.lead_subject or Subject()
+        leads = self.crm.find_leads(who.email, who.phone) if (who.email or who.phone) else []
+        notes = plan.notes + ((why,) if why else ())
+        details = f"Visitor: {_short(who.name) or 'unknown'}; email {_short(who.email) or 'none'}; phone {_short(who.phone) or 'none'}."
+        if why:
+            details += f" Not saved as a contact: {why.split(': ', 1)[-1]}."
+        if plan.what_id and leads:
+            details += f" Related case: {plan.what_id}."
+        lead_id = leads[0]["Id"] if leads else None
+        if lead_id and why:
+            notes = notes[:-1] + (f"{why}; the transcript is on the Lead {cards.contact_name(leads[0])}",)
+        fitted = replace(
+            plan, contact_id=None, contact=None, who_id=lead_id, body=f"{details}\n\n{plan.body}", notes=notes
+        )
+        return self._fitted_task(fitted)
+
+    def _fitted_task(self, plan: Plan) -> Plan:
+        if plan.subject is None:
+            return plan
+        subject, body = self.crm.fit_task(plan.subject, plan.body)
+        return replace(plan, subject=subject, body=body)
+
+    def _degrade(self, plan: Plan, exc: CrmError) -> Plan | None:
+        """A plan without what Salesforce refused in the contact; None when nothing is left to drop."""
+        contact = dict(plan.contact or {})
+        refused = [f for f in getattr(exc, "fields", []) if f in contact and f != "LastName"]
+        if exc.code == "INVALID_EMAIL_ADDRESS" and "Email" in contact:
+            refused = ["Email"]
+        if refused and exc.code in (
+            "INVALID_EMAIL_ADDRESS",
+            "STRING_TOO_LONG",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ):
+            for name in refused:
+                contact.pop(name)
+            note = f"the {', '.join(n.lower() for n in refused)} was left out: {exc.message}"
+            log.info("Closed chat: contact field(s) %s refused (%s); saving without them", refused, exc.code)
+            if plan.contact_id and not contact:
+                return replace(plan, contact=None, notes=plan.notes + (note,))
+            return replace(plan, contact=contact, notes=plan.notes + (note,))
+        if plan.contact_id:
+            log.info("Closed chat: contact update refused (%s); logging the transcript without it", exc.code)
+            return replace(
+                plan, contact=None, notes=plan.notes + (f"the contact's new details were not saved: {exc.message}",)
+            )
+        if plan.subject is None and plan.contact is not None:
+            return None  # no transcript to save either: the refusal is the outcome
+        log.info("Closed chat: contact refused (%s); logging the transcript without a contact", exc.code)
+        return self._without_contact(replace(plan, contact=None), f"no contact was saved: {exc.message}")

@@ -1,0 +1,225 @@
+"""The `!salesforce` subcommands, as functions from a parsed command to replies.
+
+A reply is a string (Markdown) or a card (a dict of `send_card` keyword arguments); the plugin
+delivers them privately to the agent who asked. Nothing here talks to the chat backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..crm.errors import CrmValidationError
+from ..crm.operations import ContactMatch, Crm
+from . import cards
+from .args import Parsed, UsageError, usage
+from .contacts import VisitorContacts
+from .context import ChatContext, Subject, explicit_subject
+from .registry import BY_NAME, help_text
+
+Reply = str | dict
+
+CONTACT_OPTIONS = {
+    "first-name": "FirstName",
+    "last-name": "LastName",
+    "email": "Email",
+    "phone": "Phone",
+    "lead-source": "LeadSource",
+    "city": "MailingCity",
+    "state": "MailingState",
+    "country": "MailingCountry",
+}
+CASE_OPTIONS = {
+    "subject": "Subject",
+    "description": "Description",
+    "status": "Status",
+    "origin": "Origin",
+    "priority": "Priority",
+    "type": "Type",
+    "reason": "Reason",
+}
+MAX_VALUE = 32000
+
+
+@dataclass
+class Invocation:
+    parsed: Parsed
+    ctx: ChatContext
+    prefix: str
+    remember_case: Callable[[str, str], None]  # (room id, case id)
+    status: Callable[[], str] = lambda: ""  # the admins' status text (the plugin knows the outbox)
+
+
+class Commands:
+    def __init__(self, crm: Crm | None, contacts: VisitorContacts | None = None):
+        self.crm = crm
+        self.contacts = contacts or VisitorContacts(crm, None)
+
+    def link(self, record_id: str) -> str:
+        return self.crm.record_url(record_id)
+
+    # -- subjects ------------------------------------------------------------------------
+    def subject(self, inv: Invocation) -> Subject:
+        explicit = explicit_subject(inv.parsed.positional)
+        if explicit:
+            return explicit
+        chat_subject = inv.ctx.subject()
+        if chat_subject and (chat_subject.email or chat_subject.phone):
+            return chat_subject
+        if chat_subject:
+            raise UsageError(
+                f"The visitor {chat_subject.name or ''} left no email or phone: name one, e.g. "
+                f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " ")
+            )
+        raise UsageError(f"Outside a chat, name the person: {usage(inv.parsed.command, inv.prefix)}")
+
+    def matches(self, subject: Subject, inv: Invocation | None = None) -> list[ContactMatch]:
+        """The subject's contacts; the chat's own visitor reuses what the greeting found."""
+        known = inv.ctx.known if inv is not None and subject.visitor_id else None
+        return self.contacts.find(subject, known)
+
+    def not_a_contact(self, subject: Subject, prefix: str, lead_check: bool = True) -> list[Reply]:
+        text = (
+            f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
+            f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`"
+        )
+        replies: list[Reply] = [text]
+        if lead_check:
+            leads = self.crm.find_leads(subject.email, subject.phone)
+            replies += [cards.lead_line(lead, self.link) for lead in leads[:3]]
+        return replies
+
+    def one_contact(self, inv: Invocation) -> tuple[Subject, ContactMatch | None, list[Reply]]:
+        """The subject's contact; several matches use the newest and say so; none: replies explain."""
+        subject = self.subject(inv)
+        found = self.matches(subject, inv)
+        if not found:
+            return subject, None, self.not_a_contact(subject, inv.prefix, lead_check=False)
+        notes: list[Reply] = []
+        if len(found) > 1:
+            notes.append(
+                f"{len(found)} contacts match {subject.describe()}; using the newest, "
+                f"{cards.contact_name(found[0].record)} (see `{inv.prefix} contact` for all)."
+            )
+        return subject, found[0], notes
+
+    # -- commands ------------------------------------------------------------------------
+    def run(self, inv: Invocation) -> list[Reply]:
+        return getattr(self, BY_NAME[inv.parsed.command].handler)(inv)
+
+    def cmd_status(self, inv: Invocation) -> list[Reply]:
+        return [inv.status()]
+
+    def cmd_help(self, inv: Invocation) -> list[Reply]:
+        return [help_text(inv.prefix)]
+
+    def cmd_contact(self, inv: Invocation) -> list[Reply]:
+        subject = self.subject(inv)
+        found = self.matches(subject, inv)
+        if not found:
+            return self.not_a_contact(subject, inv.prefix)
+        head = f"{len(found)} Salesforce contacts match {subject.describe()}:" if len(found) > 1 else None
+        replies: list[Reply] = [head] if head else []
+        replies += [cards.contact_card(m.record, self.link, m.matched_on) for m in found[:10]]
+        return replies
+
+    def cmd_cases(self, inv: Invocation) -> list[Reply]:
+        _subject, match, replies = self.one_contact(inv)
+        if match is None:
+            return replies
+        cases = self.crm.contact_cases(match.record["Id"])
+        return replies + [cards.case_list(cases, self.link, cards.contact_name(match.record))]
+
+    def cmd_case(self, inv: Invocation) -> list[Reply]:
+        if len(inv.parsed.positional) != 1:
+            raise UsageError(usage("case", inv.prefix) + " (e.g. 1026 or 00001026)")
+        return [cards.case_card(self.crm.case_by_number(inv.parsed.positional[0]), self.link)]
+
+    def cmd_activities(self, inv: Invocation) -> list[Reply]:
+        words = list(inv.parsed.positional)
+        kind = "tasks"
+        if words and words[0].lower() in ("tasks", "events", "calls"):
+            kind = words.pop(0).lower()
+        inv.parsed.positional = words
+        _subject, match, replies = self.one_contact(inv)
+        if match is None:
+            return replies
+        records = self.crm.activities(match.record["Id"], kind)
+        return replies + [cards.activity_list(kind, records, self.link, cards.contact_name(match.record))]
+
+    def cmd_create_contact(self, inv: Invocation) -> list[Reply]:
+        if inv.parsed.positional:
+            raise UsageError(f"create-contact takes options only. {usage('create-contact', inv.prefix)}")
+        fields = self._contact_fields(inv)
+        if fields.get("Email"):
+            existing = [m for m in self.crm.find_contacts(fields["Email"]) if m.matched_on == "email"]
+            if existing:
+                return [
+                    f"A Salesforce contact with the email {fields['Email']} already exists; nothing was created.",
+                    cards.contact_card(existing[0].record, self.link, "email"),
+                ]
+        account = inv.parsed.options.get("account")
+        if account:
+            fields["AccountId"] = self.crm.find_account(account)["Id"]
+        record = self.crm.create_contact(fields)
+        self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
+        return ["Contact created.", cards.contact_card(record, self.link)]
+
+    def _contact_fields(self, inv: Invocation) -> dict[str, Any]:
+        prefill = inv.ctx.subject() or Subject()
+        first, last = cards.split_name(prefill.name)
+        fields: dict[str, Any] = {"FirstName": first, "LastName": last, "Email": prefill.email, "Phone": prefill.phone}
+        for option, field in CONTACT_OPTIONS.items():
+            if option in inv.parsed.options:
+                fields[field] = _clean(inv.parsed.options[option], option)
+        if not fields.get("LastName"):
+            raise UsageError(f"Salesforce requires a last name: add --last-name. {usage('create-contact', inv.prefix)}")
+        if fields.get("Email") and ("@" not in fields["Email"] or " " in fields["Email"]):
+            raise UsageError(f"{fields['Email'][:80]!r} is not an email address.")
+        return fields
+
+    def cmd_create_case(self, inv: Invocation) -> list[Reply]:
+        values = {
+            field: _clean(inv.parsed.options[option], option)
+            for option, field in CASE_OPTIONS.items()
+            if option in inv.parsed.options
+        }
+        if not values.get("Subject"):
+            raise UsageError(f"A case needs a subject. {usage('create-case', inv.prefix)}")
+        _subject, match, replies = self.one_contact(inv)
+        if match is None:
+            return replies + ["Create the contact first, then the case."]
+        case = self.crm.create_case(match.record["Id"], values, contact=match.record)
+        if inv.ctx.room_id:
+            inv.remember_case(inv.ctx.room_id, case["Id"])
+        return replies + [
+            f"Case {case.get('CaseNumber')} created for {cards.contact_name(match.record)}.",
+            cards.case_card(case, self.link),
+        ]
+
+    def cmd_refresh(self, inv: Invocation) -> list[Reply]:
+        before = self.crm.metadata.fetched_at
+        previous = max(before.values()) if before else None
+        self.crm.metadata.refresh()
+        said = f"last fetched {_ago(previous)}" if previous else "not fetched before"
+        return [f"Salesforce metadata reloaded (picklists and fields of Contact, Case, Task); it was {said}."]
+
+
+def _clean(value: str, option: str) -> str:
+    text = value.strip()
+    if len(text) > MAX_VALUE:
+        raise CrmValidationError(
+            f"--{option} is too long ({len(text)} characters).", "STRING_TOO_LONG", fields=[option]
+        )
+    return text
+
+
+def _ago(stamp: float) -> str:
+    seconds = max(0, int(time.time() - stamp))
+    at = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if seconds < 120:
+        return f"{seconds} s ago ({at})"
+    return f"{seconds // 60} min ago ({at})"

@@ -1,0 +1,151 @@
+"""The plugin's configuration: keys, defaults, validation, and the refusal of key material.
+
+Defaults come from the bot's config (`SALESFORCE_<KEY>`, which this repository's config.py fills
+from the environment), else from the environment itself (an operator's own bot), else built-in
+values. `!plugin config Salesforce {...}` may set any subset: it is merged over the defaults,
+because Errbot's own check demands every key and breaks stored configs when keys are added.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+BOOL_KEYS = ("SHOW_CONTACT_ON_ASSIGN", "AUTOSAVE_ON_CLOSE", "LOG_TRANSCRIPT_ON_CLOSE")
+# key -> (minimum, maximum)
+INT_KEYS = {
+    "METADATA_REFRESH_MINUTES": (1, 24 * 60),
+    "SESSION_TIMEOUT_MINUTES": (15, 24 * 60),
+    "POLL_SECONDS": (1, 3600),
+    "REQUEST_TIMEOUT_SECONDS": (5, 300),
+}
+STR_KEYS = (
+    "CONSUMER_KEY",
+    "USERNAME",
+    "AUTH_URL",
+    "AUDIENCE",
+    "PRIVATE_KEY_FILE",
+    "API_VERSION",
+    "CA_BUNDLE",
+    "STATE_FILE",
+)
+REQUIRED = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE")
+
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "CONSUMER_KEY": "",
+    "USERNAME": "",
+    "AUTH_URL": "https://login.salesforce.com/services/oauth2/token",
+    "AUDIENCE": "https://login.salesforce.com",
+    "PRIVATE_KEY_FILE": "",
+    "SHOW_CONTACT_ON_ASSIGN": True,
+    "AUTOSAVE_ON_CLOSE": True,
+    "LOG_TRANSCRIPT_ON_CLOSE": True,
+    "METADATA_REFRESH_MINUTES": 30,
+    "SESSION_TIMEOUT_MINUTES": 120,
+    "POLL_SECONDS": 30,
+    "API_VERSION": "59.0",
+    "CA_BUNDLE": "",
+    "REQUEST_TIMEOUT_SECONDS": 20,
+    "STATE_FILE": "",
+}
+KEYS = tuple(BUILTIN_DEFAULTS)
+
+_KEY_MATERIAL = re.compile(r"-----BEGIN|PRIVATE KEY|^[A-Za-z0-9+/=\s]{200,}$", re.IGNORECASE)
+_SECRET_KEY_NAMES = re.compile(r"PRIVATE_KEY$|SECRET|PASSWORD|TOKEN", re.IGNORECASE)
+KEY_HOME = (
+    "The private key is never typed into chat: put it in a file readable only by the bot and name "
+    "that file in PRIVATE_KEY_FILE (or the SALESFORCE_PRIVATE_KEY_FILE environment variable)."
+)
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the admin who typed `!plugin config`."""
+
+
+def _parse_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be true or false, not {str(value)[:40]!r}.")
+
+
+def _parse_int(key: str, value: Any) -> int:
+    low, high = INT_KEYS[key]
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be a whole number from {low} to {high}.")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number from {low} to {high}, not {str(value)[:40]!r}.") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{key} must be from {low} to {high}; {number} is out of range.")
+    return number
+
+
+def coerce(key: str, value: Any) -> Any:
+    """The typed value of one key, or ConfigError naming it."""
+    if key in BOOL_KEYS:
+        return _parse_bool(key, value)
+    if key in INT_KEYS:
+        return _parse_int(key, value)
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ConfigError(f"{key} must be text.")
+    text = str(value).strip()
+    if _KEY_MATERIAL.search(text):
+        raise ConfigError(f"{key} looks like key material. {KEY_HOME}")
+    if key == "API_VERSION" and not re.fullmatch(r"\d{2,3}\.0", text):
+        raise ConfigError(f"API_VERSION must look like 59.0, not {text[:20]!r}.")
+    if key in ("AUTH_URL", "AUDIENCE") and text and not re.match(r"https?://", text):
+        raise ConfigError(f"{key} must be a URL starting with https://, e.g. {BUILTIN_DEFAULTS[key]}.")
+    return text
+
+
+def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Built-ins, overridden by the environment, overridden by the bot's SALESFORCE_* settings."""
+    environ = os.environ if environ is None else environ
+    result = dict(BUILTIN_DEFAULTS)
+    for key in KEYS:
+        candidates = (
+            getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
+            environ.get(f"SALESFORCE_{key}"),
+        )
+        for raw in candidates:
+            if raw is None or (isinstance(raw, str) and not raw.strip() and key in BOOL_KEYS + tuple(INT_KEYS)):
+                continue
+            try:
+                result[key] = coerce(key, raw)
+                break
+            except ConfigError:
+                continue  # a bad default is skipped (then `missing()`/`status` tell), never a crash at start
+    return result
+
+
+def validate(given: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `given` over `base`; ConfigError for unknown keys, key material, types and ranges."""
+    if given is None:
+        return dict(base)
+    if not isinstance(given, Mapping):
+        raise ConfigError('The configuration must be a dictionary, e.g. {"CONSUMER_KEY": "3MVG9…"}.')
+    merged = dict(base)
+    for key, value in given.items():
+        name = str(key)
+        if _SECRET_KEY_NAMES.search(name.upper()) or (isinstance(value, str) and _KEY_MATERIAL.search(value)):
+            raise ConfigError(f"{name} is refused: {KEY_HOME}")
+        if name not in BUILTIN_DEFAULTS:
+            close = difflib.get_close_matches(name.upper(), KEYS, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]}?" if close else f" Valid keys: {', '.join(KEYS)}."
+            raise ConfigError(f"Unknown key {name}.{hint}")
+        merged[name] = coerce(name, value)
+    return merged
+
+
+def missing(config: Mapping[str, Any]) -> list[str]:
+    """Required keys still empty, for a one-sentence 'not configured' answer."""
+    return [key for key in REQUIRED if not config.get(key)]

@@ -1,0 +1,158 @@
+"""Which chat, and which visitor, a command is about.
+
+In an Omnichannel room the chat is that room. In the agent's direct message with the bot it is
+the one open chat the agent serves (several: `--chat` names one by visitor name, email or room
+id). Elsewhere, or on a backend without Omnichannel, there is no chat and the agent names the
+person (EMAIL or PHONE) explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..crm import phones
+from .args import UsageError
+from .omnichannel import LivechatRoom, Omnichannel, Visitor
+
+_PHONE_CHARS = re.compile(r"[0-9\s+().\-/]+")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom to look up: an email and/or phone, and the name to prefill a new contact with."""
+
+    email: str | None = None
+    phone: str | None = None
+    name: str = ""
+    visitor_id: str | None = None  # an Omnichannel visitor's id and widget token: the key of the contact link
+    token: str | None = None
+
+    def describe(self) -> str:
+        return " / ".join(p for p in (self.email, self.phone) if p) or self.name or "this visitor"
+
+
+@dataclass(frozen=True)
+class RememberedVisitor:
+    """A visitor as the room context kept it (the shape of the Omnichannel interface's Visitor)."""
+
+    id: str | None
+    token: str | None
+    name: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, subject: Subject) -> RememberedVisitor:
+        return cls(
+            subject.visitor_id,
+            subject.token,
+            subject.name,
+            (subject.email,) if subject.email else (),
+            (subject.phone,) if subject.phone else (),
+        )
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    room: LivechatRoom | None = None
+    visitor: Visitor | None = None  # from Rocket.Chat, or a RememberedVisitor
+    known: dict | None = None  # the room context the state store keeps (contact found at the greeting, …)
+
+    @property
+    def room_id(self) -> str | None:
+        return getattr(self.room, "id", None)
+
+    def subject(self) -> Subject | None:
+        if self.visitor is None:
+            return None
+        return Subject(
+            email=self.visitor.emails[0] if self.visitor.emails else None,
+            phone=self.visitor.phones[0] if self.visitor.phones else None,
+            name=self.visitor.name or getattr(self.room, "visitor_name", "") or "",
+            visitor_id=self.visitor.id or None,
+            token=self.visitor.token or None,
+        )
+
+
+class ChoiceNeeded(Exception):
+    """The agent serves several chats and must say which one."""
+
+    def __init__(self, rooms: list[LivechatRoom]):
+        super().__init__("several chats")
+        self.rooms = rooms
+
+
+def explicit_subject(words: list[str]) -> Subject | None:
+    """`jane@example.com` or `+1 415 555 0134` (a phone may arrive as several words)."""
+    if not words:
+        return None
+    text = " ".join(words).strip()
+    if "@" in text:
+        if " " in text or len(text) > 80 or text.count("@") != 1:
+            raise UsageError(f"{text[:80]!r} is not an email address.")
+        return Subject(email=text)
+    if phones.usable(text) and len(text) <= 40 and _PHONE_CHARS.fullmatch(text):
+        return Subject(phone=text)
+    raise UsageError(f"{text[:80]!r} is neither an email address nor a phone number (7 digits or more).")
+
+
+def _matches(room: LivechatRoom, visitor: Visitor | None, wanted: str) -> bool:
+    wanted = wanted.strip().lower()
+    names = {room.id.lower(), (room.visitor_name or "").lower(), (room.name or "").lower()}
+    if visitor is not None:
+        names |= {e.lower() for e in visitor.emails} | {(visitor.name or "").lower()}
+    return wanted in names
+
+
+def chat_for(
+    omnichannel: Omnichannel | None,
+    extras: dict,
+    username: str,
+    chosen: str | None,
+    room: LivechatRoom | None = None,
+    agent_id: str | None = None,
+    context_of: Callable[[LivechatRoom], ChatContext] | None = None,
+) -> ChatContext:
+    """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
+    `room`: the Omnichannel room the command came from, when the caller has read it already;
+    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room)`:
+    the chat's context, from what the state store remembers before asking Rocket.Chat."""
+    if omnichannel is None:
+        return ChatContext()
+    context_of = context_of or (lambda r: ChatContext(r, _visitor(omnichannel, r)))
+    if extras.get("omnichannel") and extras.get("room_id"):
+        room = room if room is not None and room.id == extras["room_id"] else omnichannel.room(extras["room_id"])
+        return context_of(room) if room is not None else ChatContext()
+    if not extras.get("room_type") == "d" and not chosen:
+        return ChatContext()
+    manager = bool(chosen) and _is_manager(omnichannel, username)
+    open_rooms = omnichannel.open_rooms() if manager or not agent_id else omnichannel.open_rooms(agent_id=agent_id)
+    served = [r for r in open_rooms if r.agent_username == username]
+    if chosen:
+        for room in open_rooms if manager else served:
+            ctx = context_of(room)
+            if _matches(room, ctx.visitor, chosen):
+                return ctx
+        raise UsageError(
+            f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id."
+        )
+    if len(served) == 1:
+        return context_of(served[0])
+    if len(served) > 1:
+        raise ChoiceNeeded(served)
+    return ChatContext()
+
+
+def _is_manager(omnichannel: Omnichannel, username: str) -> bool:
+    try:
+        return bool(omnichannel.is_manager(username))
+    except Exception:  # noqa: BLE001 - an unreadable role means "not a manager"
+        return False
+
+
+def _visitor(omnichannel: Omnichannel, room: LivechatRoom | None) -> Visitor | None:
+    if room is None or not room.visitor_id:
+        return None
+    return omnichannel.visitor(room.visitor_id)

@@ -1,0 +1,55 @@
+"""What happens when a chat is assigned (the agent's private greeting) and what a closure queues
+(`closure_payload`), on top of the CRM core and the Omnichannel interface; saving the closure is
+`plugin_closure`'s."""
+
+from __future__ import annotations
+
+import logging
+
+from . import cards
+from .commands import Reply
+from .contacts import VisitorContacts
+from .context import ChatContext, Subject
+from .omnichannel import LivechatRoom
+
+log = logging.getLogger(__name__)
+
+
+def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[Reply]:
+    """The anchor's private greeting, as ONE message: the contact's card carrying the next steps, or
+    "not a contact yet" with the command that creates it. What was found is kept for the chat."""
+    crm = contacts.crm
+    subject = ctx.subject() or Subject(name=getattr(ctx.room, "visitor_name", "") or "")
+    name = subject.name or "This visitor"
+    found, leads = contacts.lookup(subject) if (subject.email or subject.phone or subject.visitor_id) else ([], [])
+    if ctx.room_id:
+        contacts.remember_room(ctx.room_id, subject, found, leads)
+    if not found:
+        lines = [
+            f"**This is not a Salesforce Contact** ({name}, {subject.describe()}). Do you want to create it?",
+            f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`",
+        ]
+        lines += [cards.lead_line(lead, crm.record_url) for lead in leads[:3]]
+        return ["\n".join(lines)]
+    first = found[0]
+    head = (
+        f"{cards.contact_name(first.record)} is already a Salesforce Contact."
+        if len(found) == 1
+        else f"{len(found)} Salesforce Contacts match {name} ({subject.describe()}); the newest is shown, "
+        f"`{prefix} contact` lists all."
+    )
+    card = cards.contact_card(first.record, crm.record_url, first.matched_on)
+    steps = f'Next: `{prefix} cases` · `{prefix} create-case --subject "…"` · `{prefix} activities` · `{prefix} help`'
+    card["body"] = "\n".join(p for p in (f"**{head}**", card.get("body"), steps) if p)
+    return [card]
+
+
+def closure_payload(room: LivechatRoom) -> dict:
+    return {
+        "room_id": room.id,
+        "visitor_id": room.visitor_id,
+        "visitor_token": room.visitor_token,
+        "visitor_name": room.visitor_name,
+        "agent_username": room.agent_username,
+        "closed_at": room.closed_at.isoformat() if room.closed_at else None,
+    }

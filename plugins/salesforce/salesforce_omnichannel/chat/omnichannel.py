@@ -1,0 +1,76 @@
+"""The Omnichannel interface the plugin needs from a chat backend, stated as Protocols (model:
+`errbot/backends/base.py`). The Rocket.Chat backend (`backends/rocketchat/rc_omnichannel.py`)
+provides it as `bot.omnichannel`; the plugin names only these types, and the backend never imports
+the plugin: `tests/test_chat_omnichannel.py` checks that the backend's classes fit. On a backend
+without Omnichannel (Text, Slack, …) `bot.omnichannel` is absent and only explicit look-ups work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Visitor(Protocol):
+    id: str | None
+    token: str | None
+    name: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+
+
+@runtime_checkable
+class LivechatRoom(Protocol):
+    id: str
+    name: str
+    open: bool
+    visitor_id: str | None
+    visitor_token: str | None
+    visitor_name: str
+    agent_id: str | None
+    agent_username: str | None
+    served_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+@runtime_checkable
+class TranscriptLine(Protocol):
+    ts: dt.datetime
+    author: str
+    role: str  # "visitor" | "agent" | "bot"
+    text: str
+
+
+@runtime_checkable
+class OmnichannelEvent(Protocol):
+    kind: str  # "assigned" | "transferred" | "closed"
+    room_id: str
+
+
+@runtime_checkable
+class Omnichannel(Protocol):
+    def open_rooms(self, updated_since: dt.datetime | None = None, agent_id: str | None = None) -> list[LivechatRoom]:
+        """Open, served rooms, newest update first (only AGENT_ID's when given)."""
+
+    def closed_rooms(self, since: dt.datetime) -> list[LivechatRoom]:
+        """Rooms closed at or after SINCE, oldest first."""
+
+    def room(self, room_id: str) -> LivechatRoom | None: ...
+
+    def visitor(self, visitor_id: str) -> Visitor | None: ...
+
+    def transcript(self, room_id: str) -> list[TranscriptLine]: ...
+
+    def is_agent(self, username: str) -> bool: ...
+
+    def is_manager(self, username: str) -> bool: ...
+
+    def follow(self, room_id: str) -> None:
+        """Receive the room's messages (free when the bot already sees every Omnichannel room)."""
+
+    def unfollow(self, room_id: str) -> None: ...
+
+    def follows_needed(self) -> bool:
+        """False when following rooms costs nothing because every Omnichannel room reaches the bot anyway."""

@@ -1,0 +1,68 @@
+"""The bot admins' `status`: is Salesforce reachable, as whom, how old the token and metadata
+are, the org's API usage, and what closed chats are still waiting to be saved or failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..crm.errors import CrmError
+from . import config as plugin_config
+
+
+def _age(seconds: Any) -> str:
+    if seconds is None:
+        return "none yet"
+    seconds = int(seconds)
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
+def _stamp(seconds: float | None) -> str:
+    return dt.datetime.fromtimestamp(seconds or 0, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def status_text(plugin: Any, outbox: Any) -> str:
+    lines = ["**Salesforce status**"]
+    missing = plugin_config.missing(plugin.config or {})
+    if missing:
+        lines.append(f"- Not configured: set {', '.join(missing)}.")
+    else:
+        try:
+            info = plugin.crm().status()
+        except CrmError as exc:
+            info = {"reachable": False, "error": exc.message, "error_detail": exc.admin_detail}
+        if info.get("reachable"):
+            lines.append(
+                f"- Salesforce reachable as {info.get('username')}"
+                + (f" ({info['display_name']})" if info.get("display_name") else "")
+            )
+        else:
+            lines.append(f"- Salesforce NOT reachable: {info.get('error')} (detail: {info.get('error_detail')})")
+        lines.append(
+            f"- Access token age: {_age(info.get('token_age_seconds'))}; "
+            f"session timeout {plugin.config.get('SESSION_TIMEOUT_MINUTES')} min"
+        )
+        meta = info.get("metadata_age_seconds") or {}
+        lines.append(
+            "- Metadata age: "
+            + (", ".join(f"{k} {_age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
+            + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)"
+        )
+        usage = info.get("api_usage")
+        lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
+    if outbox is not None:
+        counts = outbox.counts()
+        lines.append(f"- Closed chats waiting to be saved: {counts['pending']}")
+        for item in outbox.pending():
+            lines.append(f"  - {item.room_id}: {item.attempts} attempt(s), last error {item.last_error or 'none'}")
+        lines.append(f"- Closed chats that failed for good: {counts['failed']}")
+        for item in outbox.failures():
+            lines.append(
+                f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {_stamp(item.finished_at)}: {item.last_error}"
+            )
+        lines.append(f"- Closed chats quarantined (set aside, the rest flow): {counts['quarantined']}")
+        for item in outbox.quarantined():
+            lines.append(f"  - {item.room_id} at {_stamp(item.finished_at)}: {item.last_error}")
+    flags = ", ".join(f"{k}={'on' if plugin.config.get(k) else 'off'}" for k in plugin_config.BOOL_KEYS)
+    lines.append(f"- {flags}; polling every {plugin.config.get('POLL_SECONDS')} s")
+    return "\n".join(lines)

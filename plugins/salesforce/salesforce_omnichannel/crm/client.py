@@ -1,0 +1,159 @@
+"""simple-salesforce on a session minted by `JwtBearerAuth`, with one transparent re-mint on
+INVALID_SESSION_ID and every failure mapped to a `CrmError` (simple-salesforce's own exception
+texts carry URLs, queries and data, so they never travel further than this module)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+
+from .auth import AccessSession, JwtBearerAuth
+from .errors import CrmError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
+from .settings import SalesforceSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FRIENDLY = {
+    "REQUIRED_FIELD_MISSING": "Salesforce needs more fields: {fields}.",
+    "STRING_TOO_LONG": "A value is too long for Salesforce ({fields}).",
+    "INVALID_EMAIL_ADDRESS": "Salesforce does not accept that email address.",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "Salesforce does not accept that choice for {fields}.",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "A Salesforce validation rule refused the record: {message}",
+    "DUPLICATES_DETECTED": "Salesforce's duplicate rules refused the record: a matching record exists.",
+    "INVALID_CROSS_REFERENCE_KEY": "A linked Salesforce record no longer exists.",
+    "MALFORMED_ID": "That is not a valid Salesforce record id.",
+    "INVALID_FIELD": "Salesforce does not know a field this integration uses; the admin can see which in the log.",
+    "MALFORMED_QUERY": "Salesforce could not read a query this integration made; the admin can see details in the log.",
+    "INSUFFICIENT_ACCESS": "The integration user lacks permission for this in Salesforce.",
+    "INSUFFICIENT_ACCESS_OR_READONLY": "The integration user lacks permission for this in Salesforce.",
+}
+
+
+def _first_error(content: Any) -> dict:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0]
+    return {}
+
+
+def map_error(exc: Exception, what: str) -> CrmError:
+    """One sentence for people; the admin detail keeps the errorCode and fields, never the URL or query."""
+    if isinstance(exc, CrmError):
+        return exc
+    if isinstance(exc, requests.exceptions.Timeout):
+        return CrmUnavailable("Salesforce did not answer in time; please try again.", "TIMEOUT", f"{what}: timeout")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return CrmUnavailable(
+            "Salesforce cannot be reached right now; please try again.", "CONNECTION", f"{what}: {type(exc).__name__}"
+        )
+    if isinstance(exc, SalesforceError):
+        first = _first_error(getattr(exc, "content", None))
+        code = str(first.get("errorCode") or f"HTTP_{getattr(exc, 'status', '')}")
+        fields = [str(f) for f in first.get("fields") or []]
+        detail = f"{what}: HTTP {getattr(exc, 'status', '?')} {code}" + (
+            f" fields={','.join(fields)}" if fields else ""
+        )
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            return CrmLimitExceeded(
+                "Salesforce's daily API limit for this org is used up; the admins have been told.", code, detail
+            )
+        if isinstance(exc, SalesforceResourceNotFound) or code == "NOT_FOUND":
+            return CrmNotFound("That Salesforce record does not exist (any more).", code, detail)
+        if isinstance(exc, (SalesforceMalformedRequest, SalesforceRefusedRequest)):
+            template = FRIENDLY.get(code, "Salesforce refused the request ({code}).")
+            message = template.format(
+                fields=", ".join(fields) or "a field", code=code, message=str(first.get("message", ""))[:200]
+            )
+            return CrmValidationError(message, code, detail, fields)
+        status = getattr(exc, "status", 500)
+        if isinstance(status, int) and status >= 500:
+            return CrmUnavailable("Salesforce had an internal problem; please try again shortly.", code, detail)
+        return CrmError("Salesforce refused the request.", code, detail)
+    return CrmError(
+        "Something went wrong talking to Salesforce; the admins can see details in the log.",
+        "UNEXPECTED",
+        f"{what}: {type(exc).__name__}",
+    )
+
+
+class SalesforceClient:
+    def __init__(self, settings: SalesforceSettings, auth: JwtBearerAuth | None = None):
+        self.settings = settings
+        self.auth = auth or JwtBearerAuth(settings)
+        self._local = threading.local()
+        self.last_error: CrmError | None = None
+
+    def __repr__(self) -> str:
+        return f"SalesforceClient(username={self.settings.username!r})"
+
+    @property
+    def http(self):
+        return self.auth.http
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        return self.auth.http.api_usage
+
+    @property
+    def instance_url(self) -> str:
+        return self.auth.session().instance_url
+
+    def _sf(self, access: AccessSession) -> Salesforce:
+        cached = getattr(self._local, "sf", None)
+        if cached is not None and cached[0] == access.token:
+            return cached[1]
+        sf = Salesforce(
+            instance_url=access.instance_url,
+            session_id=access.token,
+            version=self.settings.api_version,
+            session=self.auth.http,
+        )
+        self._local.sf = (access.token, sf)
+        return sf
+
+    def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+        """Run `fn(sf)`; on an expired session mint once more and retry once."""
+        try:
+            access = self.auth.session()
+            try:
+                return fn(self._sf(access))
+            except SalesforceExpiredSession:
+                log.info("Salesforce session expired during %s; minting a new one", what)
+                self.auth.invalidate(access)
+                return fn(self._sf(self.auth.session()))
+        except Exception as exc:  # noqa: BLE001 - everything leaves as a CrmError
+            error = map_error(exc, what)
+            self.last_error = error
+            log.warning("Salesforce %s failed: %s", what, error.admin_detail)
+            raise error from None
+
+    def query(self, soql: str, what: str = "query") -> list[dict]:
+        return self.call(what, lambda sf: sf.query(soql)["records"])
+
+    def search(self, sosl: str, what: str = "search") -> list[dict]:
+        return self.call(what, lambda sf: sf.search(sosl).get("searchRecords", []))
+
+    def identity(self) -> dict:
+        """Who the integration user is (the token's `id` URL)."""
+
+        def fetch(sf: Salesforce) -> dict:
+            access = self.auth.session()
+            resp = self.auth.http.get(access.identity_url, headers={"Authorization": f"Bearer {access.token}"})
+            if resp.status_code in (401, 403):
+                raise SalesforceExpiredSession(access.identity_url, resp.status_code, "identity", "")
+            resp.raise_for_status()
+            return resp.json()
+
+        return self.call("identity", fetch)

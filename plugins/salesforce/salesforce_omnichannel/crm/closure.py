@@ -1,0 +1,95 @@
+"""The CRM side of saving a closed chat: values fitted to the org's field lengths, the contact and
+its transcript Task written in one composite call, and the look-ups that tell whether an
+attempt whose outcome was never seen (a crash, a timeout) did reach Salesforce.
+
+Those look-ups use SOQL on values this integration wrote itself (the Task's exact Subject, the
+Contact's exact Email or Phone), never SOSL: the search index lags behind new records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from . import composite as crm_composite
+from .operations import Crm
+from .soql import quote
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+ID_FIELDS = ("Email", "Phone", "MobilePhone")  # a shortened identifier would be a wrong one: left out instead
+
+
+def plausible_email(value: str) -> bool:
+    return bool(_EMAIL.match(value or ""))
+
+
+def fit_contact(crm: Crm, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """VALUES cut to the Contact field lengths from describe; notes say what was cut or left out."""
+    fitted: dict[str, Any] = {}
+    notes: list[str] = []
+    for name, value in values.items():
+        if value in (None, ""):
+            continue
+        text = str(value)
+        if name == "Email" and not plausible_email(text):
+            notes.append(f"the email address {text[:80]!r} was left out: it is not a valid address")
+            continue
+        limit = crm.metadata.length("Contact", name, 0)
+        if limit and len(text) > limit:
+            if name in ID_FIELDS:
+                notes.append(f"the {name.lower()} was left out: {len(text)} characters, Salesforce allows {limit}")
+                continue
+            notes.append(f"the {_label(name)} was shortened to {limit} characters")
+            text = text[:limit]
+        fitted[name] = text
+    return fitted, notes
+
+
+def write(
+    crm: Crm, contact_id: str | None, contact: dict[str, Any] | None, task: dict[str, Any] | None
+) -> tuple[str | None, str | None]:
+    """Create (no CONTACT_ID) or update the contact and create the Task, all or nothing, in one call;
+    returns (contact id, task id)."""
+    subrequests = []
+    if contact is not None and contact_id is None:
+        subrequests.append(crm_composite.SubRequest("contact", "POST", "sobjects/Contact", contact))
+    elif contact:
+        subrequests.append(crm_composite.SubRequest("contact", "PATCH", f"sobjects/Contact/{contact_id}", contact))
+    if task is not None:
+        body = dict(task)
+        if contact is not None and contact_id is None:
+            body["WhoId"] = "@{contact.id}"
+        subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
+    if not subrequests:
+        return contact_id, None
+    results = crm_composite.run(crm.client, subrequests, "save closed chat")
+    created = (results.get("contact") or {}).get("id") if contact is not None and contact_id is None else contact_id
+    return created, (results.get("task") or {}).get("id") if task is not None else None
+
+
+def task_by_subject(crm: Crm, subject: str) -> dict | None:
+    records = crm.client.query(
+        f"SELECT Id, WhoId, WhatId FROM Task WHERE Subject = {quote(subject)} LIMIT 1", "find logged transcript"
+    )
+    return records[0] if records else None
+
+
+def contact_created_since(crm: Crm, values: dict[str, Any], since: dt.datetime) -> dict | None:
+    """The contact an unconfirmed create may have made: same Email (else Phone, else LastName), created since."""
+    name = next((n for n in ("Email", "Phone", "LastName") if values.get(n)), None)
+    if name is None:
+        return None
+    stamp = since.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records = crm.client.query(
+        f"SELECT Id FROM Contact WHERE {name} = {quote(str(values[name]))} AND CreatedDate >= {stamp} "
+        "ORDER BY CreatedDate DESC LIMIT 1",
+        "find saved contact",
+    )
+    return records[0] if records else None
+
+
+def _label(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r" \1", name).lower()

@@ -1,0 +1,103 @@
+"""Describe results (fields, lengths, picklists) cached for METADATA_REFRESH_MINUTES: one
+describe per object per interval, refreshable on demand, with the time each was fetched."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PicklistValue:
+    value: str
+    label: str
+    active: bool
+    default: bool
+
+
+class DescribeStore(Protocol):
+    """Where describes outlive the process (the plugin's state store), so a restart costs none."""
+
+    def load_describe(self, sobject: str) -> tuple[float, dict] | None: ...
+    def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None: ...
+
+
+class MetadataCache:
+    def __init__(
+        self, client, refresh_minutes: int, clock: Callable[[], float] = time.time, keep: DescribeStore | None = None
+    ):
+        self._client = client
+        self._keep = keep
+        self._ttl = refresh_minutes * 60
+        self._clock = clock
+        self._cache: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()  # guards _cache, _fetching, _generation and describes
+        self._fetching: dict[str, threading.Lock] = {}  # sobject -> held while one describe runs
+        self._generation = 0  # bumped by refresh(): a describe started before it is not cached
+        self.describes = 0
+
+    def _fresh(self, sobject: str) -> dict | None:
+        cached = self._cache.get(sobject)
+        if cached is None and self._keep is not None:
+            try:
+                cached = self._keep.load_describe(sobject)
+            except Exception:  # noqa: BLE001 - a kept describe is a cache: unreadable means fetch again
+                cached = None
+            if cached is not None:
+                self._cache[sobject] = cached
+        if cached and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        return None
+
+    def describe(self, sobject: str) -> dict:
+        """The object's describe, fetched at most once at a time per object: concurrent callers on
+        a cold or stale cache wait for the one describe in flight instead of each making their own."""
+        with self._lock:
+            fresh = self._fresh(sobject)
+            if fresh is not None:
+                return fresh
+            fetching = self._fetching.setdefault(sobject, threading.Lock())
+        with fetching:
+            with self._lock:  # re-check: another caller may have fetched it while we waited
+                fresh = self._fresh(sobject)
+                if fresh is not None:
+                    return fresh
+                generation = self._generation
+            result = self._client.call(f"describe {sobject}", lambda sf: getattr(sf, sobject).describe())
+            with self._lock:
+                self.describes += 1
+                if generation == self._generation:
+                    self._cache[sobject] = (self._clock(), result)
+                    if self._keep is not None:
+                        self._keep.save_describe(sobject, self._cache[sobject][0], result)
+            return result
+
+    def refresh(self, sobjects: tuple[str, ...] = ("Contact", "Case", "Task")) -> dict[str, float]:
+        with self._lock:
+            self._cache.clear()
+            self._generation += 1
+        for name in sobjects:
+            self.describe(name)
+        return self.fetched_at
+
+    @property
+    def fetched_at(self) -> dict[str, float]:
+        with self._lock:
+            return {name: stamp for name, (stamp, _) in self._cache.items()}
+
+    def field(self, sobject: str, name: str) -> dict | None:
+        return next((f for f in self.describe(sobject)["fields"] if f["name"] == name), None)
+
+    def picklist(self, sobject: str, name: str) -> list[PicklistValue]:
+        f = self.field(sobject, name) or {}
+        return [
+            PicklistValue(v["value"], v.get("label") or v["value"], bool(v.get("active")), bool(v.get("defaultValue")))
+            for v in f.get("picklistValues") or []
+        ]
+
+    def length(self, sobject: str, name: str, fallback: int) -> int:
+        f = self.field(sobject, name) or {}
+        return int(f.get("length") or fallback)

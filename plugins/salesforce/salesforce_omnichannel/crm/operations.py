@@ -1,0 +1,354 @@
+"""The CRM operations the chat plugin needs, in Salesforce's terms and with few calls: a contact
+by email is one SOQL query (the search index lags behind new records), by phone one more query
+plus one SOSL search, and only when email found nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import phones
+from .client import SalesforceClient
+from .errors import CrmNotFound, CrmValidationError
+from .metadata import DescribeStore, MetadataCache
+from .settings import SalesforceSettings
+from .soql import like_escape, quote, sosl_escape
+
+CONTACT_FIELDS = (
+    "Id",
+    "Name",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "Title",
+    "AccountId",
+    "Account.Name",
+    "LeadSource",
+    "MailingCity",
+    "MailingState",
+    "MailingCountry",
+    "CreatedDate",
+)
+CASE_FIELDS = (
+    "Id",
+    "CaseNumber",
+    "Subject",
+    "Description",
+    "Status",
+    "Priority",
+    "Origin",
+    "Type",
+    "Reason",
+    "ContactId",
+    "IsClosed",
+    "CreatedDate",
+)
+LEAD_FIELDS = ("Id", "Name", "FirstName", "LastName", "Company", "Email", "Phone", "Status")
+CASE_PICKLISTS = ("Status", "Origin", "Priority", "Type", "Reason")
+CONTACT_PICKLISTS = ("LeadSource",)
+PREFIXES = {"001": "Account", "003": "Contact", "00Q": "Lead", "500": "Case", "00T": "Task", "00U": "Event"}
+TRIMMED = "\n[trimmed]"
+MAX_EMAIL = 80
+
+
+@dataclass(frozen=True)
+class ContactMatch:
+    record: dict
+    matched_on: str  # "email" | "phone"
+
+
+def task_values(subject: str, body: str, who_id: str | None, what_id: str | None) -> dict[str, Any]:
+    """A completed Task; a Task on a Lead cannot have a WhatId (FIELD_INTEGRITY_EXCEPTION), so none is set."""
+    values: dict[str, Any] = {
+        "Subject": subject,
+        "Description": body,
+        "Status": "Completed",
+        "ActivityDate": dt.date.today().isoformat(),
+        "Priority": "Normal",
+    }
+    if who_id:
+        values["WhoId"] = who_id
+    if what_id and not (who_id or "").startswith("00Q"):
+        values["WhatId"] = what_id
+    return values
+
+
+def _select(fields: tuple[str, ...]) -> str:
+    return ", ".join(fields)
+
+
+class Crm:
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        client: SalesforceClient | None = None,
+        describes: DescribeStore | None = None,
+    ):
+        self.settings = settings
+        self.client = client or SalesforceClient(settings)
+        self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes, keep=describes)
+
+    def __repr__(self) -> str:
+        return f"Crm(username={self.settings.username!r})"
+
+    # -- contacts ------------------------------------------------------------------------
+    def find_contacts(self, email: str | None = None, phone: str | None = None) -> list[ContactMatch]:
+        email = (email or "").strip()
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            records = self.client.query(
+                f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
+                "find contact by email",
+            )
+            if records:
+                return [ContactMatch(r, "email") for r in records]
+        if phone and phones.usable(phone):
+            return [ContactMatch(r, "phone") for r in self._by_phone("Contact", CONTACT_FIELDS, phone)]
+        return []
+
+    def lookup(self, email: str | None, phone: str | None) -> tuple[list[ContactMatch], list[dict]]:
+        """Contacts, else open Leads, of a visitor in at most two calls: the contact by email (SOQL: the
+        search index lags), then, only when that found nothing, one SOSL search by phone returning
+        Contact and Lead together (or, without a phone, the Lead by email)."""
+        email = (email or "").strip()
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            records = self.client.query(
+                f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
+                "find contact by email",
+            )
+            if records:
+                return [ContactMatch(r, "email") for r in records], []
+        if phone and phones.usable(phone):
+            term = sosl_escape(phones.search_term(phone))
+            hits = self.client.search(
+                f"FIND {{{term}}} IN PHONE FIELDS RETURNING Contact({_select(CONTACT_FIELDS)}), "
+                f"Lead({_select(LEAD_FIELDS)}) LIMIT 50",
+                "find contact or lead by phone",
+            )
+            same = [
+                h
+                for h in hits
+                if phones.same_number(h.get("Phone"), phone) or phones.same_number(h.get("MobilePhone"), phone)
+            ]
+            newest = sorted(same, key=lambda r: r.get("CreatedDate") or "", reverse=True)
+            contacts = [
+                ContactMatch(r, "phone") for r in newest if (r.get("attributes") or {}).get("type") == "Contact"
+            ]
+            leads = [
+                r
+                for r in newest
+                if (r.get("attributes") or {}).get("type") == "Lead" and r.get("Status") != "Closed - Converted"
+            ]
+            return contacts, ([] if contacts else leads)
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            return [], self.find_leads(email, None)
+        return [], []
+
+    def find_leads(self, email: str | None = None, phone: str | None = None) -> list[dict]:
+        email = (email or "").strip()
+        if email and len(email) <= MAX_EMAIL and "@" in email:
+            records = self.client.query(
+                f"SELECT {_select(LEAD_FIELDS)} FROM Lead WHERE Email = {quote(email)} AND Status != 'Closed - Converted' LIMIT 5",
+                "find lead by email",
+            )
+            if records:
+                return records
+        if phone and phones.usable(phone):
+            return self._by_phone("Lead", LEAD_FIELDS, phone)
+        return []
+
+    def _by_phone(self, sobject: str, fields: tuple[str, ...], phone: str) -> list[dict]:
+        """One SOSL search on digits, then an exact comparison of normalised numbers here."""
+        term = sosl_escape(phones.search_term(phone))
+        hits = self.client.search(
+            f"FIND {{{term}}} IN PHONE FIELDS RETURNING {sobject}({_select(fields)}) LIMIT 50",
+            f"find {sobject.lower()} by phone",
+        )
+        found = [
+            h
+            for h in hits
+            if phones.same_number(h.get("Phone"), phone) or phones.same_number(h.get("MobilePhone"), phone)
+        ]
+        return sorted(found, key=lambda r: r.get("CreatedDate") or "", reverse=True)
+
+    def get_contact(self, contact_id: str) -> dict:
+        self._check_id(contact_id, "003")
+        records = self.client.query(
+            f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Id = {quote(contact_id)}", "get contact"
+        )
+        if not records:
+            raise CrmNotFound("That Salesforce contact does not exist (any more).", "NOT_FOUND")
+        return records[0]
+
+    def create_contact(self, fields: dict[str, Any]) -> dict:
+        values = {k: v for k, v in fields.items() if v not in (None, "")}
+        if not values.get("LastName"):
+            raise CrmValidationError(
+                "A contact needs a last name: add --last-name.", "REQUIRED_FIELD_MISSING", fields=["LastName"]
+            )
+        self._check_picklists("Contact", values, CONTACT_PICKLISTS)
+        created = self.client.call("create contact", lambda sf: sf.Contact.create(values))
+        return self.get_contact(created["id"])
+
+    def update_contact(self, contact_id: str, fields: dict[str, Any], current: dict | None = None) -> dict[str, Any]:
+        """Send only fields that changed and are not empty (never blank a field); returns what was sent."""
+        current = current if current is not None else self.get_contact(contact_id)
+        changes = {k: v for k, v in fields.items() if v not in (None, "") and str(current.get(k) or "") != str(v)}
+        if changes:
+            self.client.call("update contact", lambda sf: sf.Contact.update(contact_id, changes))
+        return changes
+
+    def find_account(self, name: str) -> dict:
+        """The one Account named NAME (exactly, else by prefix); a clear error for none or several."""
+        text = (name or "").strip()[:255]
+        if not text:
+            raise CrmValidationError('Name the account, e.g. --account "Acme Corporation".', "BAD_ACCOUNT")
+        records = self.client.query(f"SELECT Id, Name FROM Account WHERE Name = {quote(text)} LIMIT 2", "find account")
+        if not records:
+            records = self.client.query(
+                f"SELECT Id, Name FROM Account WHERE Name LIKE '{like_escape(text)}%' ORDER BY Name LIMIT 6",
+                "find account by prefix",
+            )
+        if len(records) == 1:
+            return records[0]
+        if not records:
+            raise CrmNotFound(
+                f"No Salesforce account is named {text!r}; check the name (or leave --account out).", "NOT_FOUND"
+            )
+        names = ", ".join(r["Name"] for r in records[:5])
+        raise CrmValidationError(f"Several accounts match {text!r}: {names}. Give the full name.", "AMBIGUOUS_ACCOUNT")
+
+    # -- cases ---------------------------------------------------------------------------
+    def contact_cases(self, contact_id: str, limit: int = 20) -> list[dict]:
+        self._check_id(contact_id, "003")
+        return self.client.query(
+            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE ContactId = {quote(contact_id)} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
+            "list cases",
+        )
+
+    def case_by_number(self, text: str) -> dict:
+        raw = (text or "").strip().lstrip("#")
+        if not raw.isdigit() or len(raw) > 30:
+            raise CrmValidationError(
+                f"A case number is digits only, like 1026 or 00001026; {text[:30]!r} is not one.", "BAD_CASE_NUMBER"
+            )
+        number = raw.zfill(8) if len(raw) < 8 else raw
+        records = self.client.query(
+            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE CaseNumber = {quote(number)} LIMIT 1", "get case by number"
+        )
+        if not records:
+            raise CrmNotFound(f"There is no case {number} in Salesforce.", "NOT_FOUND")
+        return records[0]
+
+    def create_case(self, contact_id: str | None, fields: dict[str, Any], contact: dict | None = None) -> dict:
+        """`contact`: the contact's record when the caller has it (saves the query for its AccountId)."""
+        values = {k: v for k, v in fields.items() if v not in (None, "")}
+        self._check_picklists("Case", values, CASE_PICKLISTS)
+        for name in ("Status", "Priority"):
+            if name not in values:
+                default = next((p.value for p in self.metadata.picklist("Case", name) if p.default and p.active), None)
+                if default:
+                    values[name] = default
+        if "Origin" not in values:
+            origins = [p for p in self.metadata.picklist("Case", "Origin") if p.active]
+            chosen = next((p.value for p in origins if p.value == "Chat"), None) or next(
+                (p.value for p in origins if p.default), None
+            )
+            if chosen:
+                values["Origin"] = chosen
+        if contact_id:
+            if contact is None or contact.get("Id") != contact_id or "AccountId" not in contact:
+                contact = self.get_contact(contact_id)
+            values["ContactId"] = contact_id
+            if contact.get("AccountId"):
+                values["AccountId"] = contact["AccountId"]
+        created = self.client.call("create case", lambda sf: sf.Case.create(values))
+        records = self.client.query(
+            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
+        )
+        return records[0]
+
+    # -- activities ----------------------------------------------------------------------
+    def log_transcript(
+        self, contact_id: str | None, subject: str, body: str, case_id: str | None = None, lead_id: str | None = None
+    ) -> str:
+        subject, body = self.fit_task(subject, body)
+        values = task_values(subject, body, contact_id or lead_id, case_id)
+        created = self.client.call("log transcript", lambda sf: sf.Task.create(values))
+        return created["id"]
+
+    def fit_task(self, subject: str, body: str) -> tuple[str, str]:
+        """Subject and Description cut to the org's Task field lengths (the transcript marked as trimmed)."""
+        limit = self.metadata.length("Task", "Description", 32000)
+        if len(body) > limit:
+            body = body[: limit - len(TRIMMED)] + TRIMMED
+        return subject[: self.metadata.length("Task", "Subject", 255)], body
+
+    def activities(self, contact_id: str, kind: str, limit: int = 10) -> list[dict]:
+        self._check_id(contact_id, "003")
+        who = quote(contact_id)
+        if kind == "events":
+            return self.client.query(
+                f"SELECT Id, Subject, StartDateTime, EndDateTime, Location FROM Event WHERE WhoId = {who} ORDER BY StartDateTime DESC LIMIT {int(limit)}",
+                "list events",
+            )
+        # SOQL demands parentheses wherever AND, OR and NOT mix; `!=` also matches empty values
+        where = (
+            "(TaskSubtype = 'Call' OR Type = 'Call')" if kind == "calls" else "TaskSubtype != 'Call' AND Type != 'Call'"
+        )
+        return self.client.query(
+            f"SELECT Id, Subject, Status, ActivityDate, CreatedDate FROM Task WHERE WhoId = {who} AND {where} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
+            f"list {kind}",
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+    def record_url(self, record_id: str) -> str:
+        sobject = PREFIXES.get(record_id[:3], "")
+        base = self.client.instance_url
+        return f"{base}/lightning/r/{sobject}/{record_id}/view" if sobject else f"{base}/{record_id}"
+
+    def valid_values(self, sobject: str, field: str) -> list[str]:
+        return [p.value for p in self.metadata.picklist(sobject, field) if p.active]
+
+    def _check_picklists(self, sobject: str, values: dict[str, Any], names: tuple[str, ...]) -> None:
+        for name in names:
+            if name not in values:
+                continue
+            valid = self.valid_values(sobject, name)
+            match = next((v for v in valid if v.lower() == str(values[name]).lower()), None)
+            if match is None:
+                raise CrmValidationError(
+                    f"{values[name]!r} is not a valid {name} here. Choose one of: {', '.join(valid)}.",
+                    "BAD_PICKLIST_VALUE",
+                    fields=[name],
+                )
+            values[name] = match
+
+    @staticmethod
+    def _check_id(record_id: str, prefix: str) -> None:
+        if not re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", record_id or "") or not record_id.startswith(prefix):
+            raise CrmValidationError("That is not a valid Salesforce record id.", "MALFORMED_ID")
+
+    def status(self) -> dict[str, Any]:
+        """For the admins' `status`: reachable, who, token and metadata age, API usage."""
+        now = time.time()
+        info: dict[str, Any] = {"reachable": False, "username": self.settings.username}
+        try:
+            identity = self.client.identity()
+            info.update(
+                reachable=True,
+                username=identity.get("username") or self.settings.username,
+                display_name=identity.get("display_name"),
+            )
+        except Exception as exc:  # noqa: BLE001 - status reports, never raises
+            info["error"] = getattr(exc, "message", "Salesforce could not be reached.")
+            info["error_detail"] = getattr(exc, "admin_detail", type(exc).__name__)
+        minted = self.client.auth.minted_at
+        info["token_age_seconds"] = round(now - minted) if minted else None
+        info["metadata_age_seconds"] = {k: round(now - v) for k, v in self.metadata.fetched_at.items()}
+        info["api_usage"] = self.client.api_usage
+        return info

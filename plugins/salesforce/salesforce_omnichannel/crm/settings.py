@@ -1,0 +1,49 @@
+"""What the CRM core needs to know, taken from the plugin's configuration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SalesforceSettings:
+    consumer_key: str
+    username: str
+    auth_url: str = "https://login.salesforce.com/services/oauth2/token"
+    audience: str = "https://login.salesforce.com"
+    private_key_file: str = ""
+    session_timeout_minutes: int = 120
+    metadata_refresh_minutes: int = 30
+    api_version: str = "59.0"
+    ca_bundle: str = ""
+    timeout_seconds: float = 20.0
+
+    def __repr__(self) -> str:  # the key file path is not secret, but keep reprs short and boring
+        return f"SalesforceSettings(username={self.username!r}, auth_url={self.auth_url!r}, api_version={self.api_version!r})"
+
+    @property
+    def key_path(self) -> str:
+        return self.private_key_file or os.environ.get("SALESFORCE_PRIVATE_KEY_FILE", "")
+
+    @property
+    def verify(self) -> bool | str:
+        """requests' `verify`: the configured CA bundle, else the system's."""
+        return self.ca_bundle or True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SalesforceSettings:
+        return cls(
+            consumer_key=str(config.get("CONSUMER_KEY") or ""),
+            username=str(config.get("USERNAME") or ""),
+            auth_url=str(config.get("AUTH_URL") or cls.auth_url),
+            audience=str(config.get("AUDIENCE") or cls.audience),
+            private_key_file=str(config.get("PRIVATE_KEY_FILE") or ""),
+            session_timeout_minutes=int(config.get("SESSION_TIMEOUT_MINUTES") or 120),
+            metadata_refresh_minutes=int(config.get("METADATA_REFRESH_MINUTES") or 30),
+            api_version=str(config.get("API_VERSION") or "59.0"),
+            ca_bundle=str(config.get("CA_BUNDLE") or ""),
+            timeout_seconds=float(config.get("REQUEST_TIMEOUT_SECONDS") or 20),
+        )

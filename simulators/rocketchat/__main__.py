@@ -1,0 +1,3 @@
+from simulators.rocketchat.server import main
+
+main()

@@ -1,0 +1,3 @@
+from simulators.salesforce.server import main
+
+main()

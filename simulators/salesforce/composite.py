@@ -1,0 +1,118 @@
+"""`POST /services/data/vNN.N/composite`: up to 25 subrequests in one call, chained through
+`@{referenceId.field}`, answered 200 with one `compositeResponse` entry per subrequest. With
+`allOrNone` a failing subrequest rolls back the ones before it; every other entry then reports
+400 PROCESSING_HALTED, as Salesforce does. The series counts as one API call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from simulators.salesforce.schema import SCHEMA
+from simulators.salesforce.store import SfError, Store
+
+MAX_SUBREQUESTS = 25
+HALTED = [
+    {
+        "errorCode": "PROCESSING_HALTED",
+        "message": "The transaction was rolled back since another operation in the same transaction failed.",
+    }
+]
+_REF = re.compile(r"^[A-Za-z0-9_]+$")
+_URL = re.compile(r"^/services/data/v(\d+\.\d)/sobjects/(\w+)(?:/([A-Za-z0-9]+))?/?$")
+_CHAIN = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}")
+
+
+def run(store: Store, body: Any) -> dict:
+    if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
+        raise SfError(
+            400, "JSON_PARSER_ERROR", "Cannot deserialize instance of composite request: compositeRequest is required"
+        )
+    subrequests = body["compositeRequest"]
+    if not 1 <= len(subrequests) <= MAX_SUBREQUESTS:
+        raise SfError(400, "INVALID_INPUT", f"The number of subrequests must be between 1 and {MAX_SUBREQUESTS}")
+    refs = [s.get("referenceId") if isinstance(s, dict) else None for s in subrequests]
+    for ref in refs:
+        if not isinstance(ref, str) or not _REF.match(ref):
+            raise SfError(
+                400,
+                "INVALID_INPUT",
+                f"Invalid reference id: {ref}. Reference IDs can only contain alphanumeric characters and underscores.",
+            )
+    if len(set(refs)) != len(refs):
+        raise SfError(400, "INVALID_INPUT", "Duplicate reference id in the composite request.")
+    all_or_none = bool(body.get("allOrNone"))
+    with store.lock:
+        undo: list = []
+        done: dict[str, dict] = {}
+        out: list[dict] = []
+        failed = False
+        for sub in subrequests:
+            ref = sub["referenceId"]
+            if failed and all_or_none:
+                out.append({"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref})
+                continue
+            try:
+                status, answer, headers = _one(store, sub, done, undo)
+            except SfError as err:
+                failed = True
+                out.append({"body": err.body(), "httpHeaders": {}, "httpStatusCode": err.status, "referenceId": ref})
+                continue
+            done[ref] = answer or {}
+            out.append({"body": answer, "httpHeaders": headers, "httpStatusCode": status, "referenceId": ref})
+        if failed and all_or_none:
+            for action in reversed(undo):
+                action()
+            out = [
+                e if e["httpStatusCode"] >= 400 else {**e, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
+                for e in out
+            ]
+    return {"compositeResponse": out}
+
+
+def _resolve(value: Any, done: dict[str, dict]) -> Any:
+    if isinstance(value, str):
+
+        def swap(m: re.Match) -> str:
+            if m.group(1) not in done or m.group(2) not in done[m.group(1)]:
+                raise SfError(
+                    400,
+                    "PROCESSING_HALTED",
+                    f"Invalid reference specified. No value for {m.group(1)}.{m.group(2)} found in {m.group(1)}.",
+                )
+            return str(done[m.group(1)][m.group(2)])
+
+        return _CHAIN.sub(swap, value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, done) for k, v in value.items()}
+    return value
+
+
+def _one(store: Store, sub: dict, done: dict[str, dict], undo: list) -> tuple[int, Any, dict]:
+    method = str(sub.get("method") or "").upper()
+    m = _URL.match(_resolve(str(sub.get("url") or ""), done))
+    if m is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    version, name, record_id = m.groups()
+    sobject = next((n for n in SCHEMA if n.lower() == name.lower()), None)
+    if sobject is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    values = _resolve(sub.get("body") or {}, done)
+    if not isinstance(values, dict):
+        raise SfError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject out of START_ARRAY token")
+    values = {k: v for k, v in values.items() if k != "attributes"}
+    if method == "POST" and record_id is None:
+        record = store.create(sobject, values)
+        undo.append(lambda: store.records[sobject].pop(record["Id"], None))
+        location = f"/services/data/v{version}/sobjects/{sobject}/{record['Id']}"
+        return 201, {"id": record["Id"], "success": True, "errors": []}, {"Location": location}
+    if method == "PATCH" and record_id:
+        before = dict(store.get(sobject, record_id))
+        store.update(sobject, record_id, values)
+        current = store.get(sobject, record_id)
+        undo.append(lambda: (current.clear(), current.update(before)))
+        return 204, None, {}
+    if method == "GET" and record_id:
+        return 200, dict(store.get(sobject, record_id)), {}
+    raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,PATCH,DELETE")

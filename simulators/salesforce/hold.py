@@ -1,0 +1,68 @@
+"""Test control: hold a REST request in flight, so a test can kill the client at that instant.
+
+`POST /_sim/hold {"routes": ["POST composite"], "count": 1, "phase": "before"|"after"|"lost"}`
+arms a hold: "before" keeps the request waiting before the org processes it, "after" processes
+(commits) it and keeps the answer back. A held request goes on when `DELETE /_sim/hold` releases
+it or when its client disconnects: like Salesforce, the org finishes a request it has received
+whether or not anyone is still listening. "lost" is a request that never arrived: if its client
+disconnects while it is held, the org drops it unprocessed. `GET /_sim/hold` tells how many requests are held right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+POLL = 0.05
+LONGEST = 120.0
+
+
+@dataclass
+class Hold:
+    routes: set[str]
+    phase: str
+    remaining: int
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Holds:
+    def __init__(self):
+        self.armed: list[Hold] = []
+        self.held = 0
+
+    def arm(self, routes: set[str], phase: str, count: int) -> None:
+        self.armed.append(Hold(routes, phase, count))
+
+    def take(self, route: str) -> _Waiter | None:
+        for hold in self.armed:
+            if hold.remaining > 0 and route in hold.routes:
+                hold.remaining -= 1
+                return _Waiter(self, hold)
+        return None
+
+    def release(self) -> None:
+        for hold in self.armed:
+            hold.released.set()
+        self.armed.clear()
+
+
+class _Waiter:
+    def __init__(self, holds: Holds, hold: Hold):
+        self.holds, self.hold, self.phase = holds, hold, hold.phase
+
+    async def wait(self, request: web.Request) -> bool:
+        """False when the client went away while the request was held."""
+        self.holds.held += 1
+        try:
+            waited = 0.0
+            while not self.hold.released.is_set() and waited < LONGEST:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return False
+                await asyncio.sleep(POLL)
+                waited += POLL
+            return True
+        finally:
+            self.holds.held -= 1

@@ -1,0 +1,239 @@
+"""Records of the simulated org: 18-character ids, CaseNumber, dates, and Salesforce's validation.
+
+Errors are raised as `SfError(status, errorCode, message, fields)` and become Salesforce's JSON
+array `[{"message", "errorCode", "fields"}]` at the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import threading
+import time
+from typing import Any
+
+from simulators.salesforce.schema import KEY_PREFIXES, OBJECT_BY_PREFIX, SCHEMA
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SfError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+    def body(self) -> list[dict]:
+        entry: dict[str, Any] = {"message": self.message, "errorCode": self.code}
+        if self.fields is not None:
+            entry["fields"] = self.fields
+        return [entry]
+
+
+def id18(id15: str) -> str:
+    """Salesforce's case-safe suffix: one character per 5-character chunk, a bit per upper-case letter."""
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
+        suffix += _SUFFIX[bits]
+    return id15 + suffix
+
+
+def sf_datetime(when: dt.datetime | None = None) -> str:
+    when = (when or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+
+
+def parse_sf_datetime(text: str) -> dt.datetime:
+    text = text.replace("Z", "+0000")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class Store:
+    def __init__(self, org_id: str = "00D5g000004SIMu"):
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, dict]] = {name: {} for name in SCHEMA}
+        self._counter = itertools.count(1)
+        self._case_numbers = itertools.count(1001)
+        self.org_id = id18(org_id)
+        self.user_id = self.new_id("User")
+        self.changed_at: dict[str, float] = {}  # record id -> when it was last written (for the search index's lag)
+        self.rules: list[tuple[str, str, str, str]] = []  # validation rules: (sobject, field, refused text, message)
+
+    def new_id(self, sobject: str) -> str:
+        n = next(self._counter)
+        digits = ""
+        for _ in range(6):
+            n, r = divmod(n, 62)
+            digits = _B62[r] + digits
+        return id18(KEY_PREFIXES[sobject] + "5g0000" + digits)
+
+    def find(self, record_id: str) -> tuple[str, dict] | None:
+        if not ID_RE.match(record_id or ""):
+            return None
+        sobject = OBJECT_BY_PREFIX.get(record_id[:3])
+        if sobject is None or sobject not in self.records:
+            return None
+        for rid, rec in self.records[sobject].items():
+            if rid[:15] == record_id[:15]:
+                return sobject, rec
+        return None
+
+    def get(self, sobject: str, record_id: str) -> dict:
+        if not ID_RE.match(record_id or ""):
+            raise SfError(400, "MALFORMED_ID", f"{sobject} ID: id value of incorrect type: {record_id}", ["Id"])
+        found = self.find(record_id)
+        if found is None or found[0] != sobject:
+            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+        return found[1]
+
+    # -- writes --------------------------------------------------------------------------
+    def create(self, sobject: str, values: dict, when: dt.datetime | None = None) -> dict:
+        with self.lock:
+            fields = SCHEMA[sobject]
+            self._check_fields(sobject, values, creating=True)
+            record: dict[str, Any] = {name: None for name in fields}
+            for name, f in fields.items():
+                if f.type == "picklist" and f.defaulted:
+                    record[name] = next((v for v, _a, d in f.picklist if d), None)
+                if f.type == "boolean":
+                    record[name] = False
+            record.update(values)
+            missing = [
+                n
+                for n, f in fields.items()
+                if not f.nillable and f.createable and not f.defaulted and record.get(n) in (None, "")
+            ]
+            if missing:
+                raise SfError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
+            self._check_rules(sobject, record)
+            self._check_integrity(sobject, record)
+            stamp = sf_datetime(when)
+            record["Id"] = self.new_id(sobject)
+            record["CreatedDate"] = record["LastModifiedDate"] = stamp
+            record["OwnerId"] = record.get("OwnerId") or self.user_id
+            record["IsDeleted"] = False
+            if sobject == "Case":
+                record["CaseNumber"] = f"{next(self._case_numbers):08d}"
+            self._derive(sobject, record)
+            self.records[sobject][record["Id"]] = record
+            self.changed_at[record["Id"]] = time.time()
+            return record
+
+    def update(self, sobject: str, record_id: str, values: dict) -> None:
+        with self.lock:
+            record = self.get(sobject, record_id)
+            self._check_fields(sobject, values, creating=False)
+            merged = {**record, **values}
+            missing = [
+                n
+                for n, f in SCHEMA[sobject].items()
+                if not f.nillable and f.updateable and n in values and merged.get(n) in (None, "")
+            ]
+            if missing:
+                raise SfError(
+                    400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
+            self._check_rules(sobject, merged)
+            self._check_integrity(sobject, merged)
+            record.update(values)
+            record["LastModifiedDate"] = sf_datetime()
+            self.changed_at[record["Id"]] = time.time()
+            self._derive(sobject, record)
+
+    def _derive(self, sobject: str, record: dict) -> None:
+        if sobject in ("Contact", "Lead"):
+            record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
+        if sobject == "Case":
+            closed = record.get("Status") == "Closed"
+            if closed and not record.get("IsClosed"):
+                record["ClosedDate"] = sf_datetime()
+            record["IsClosed"] = closed
+
+    @staticmethod
+    def _check_integrity(sobject: str, record: dict) -> None:
+        """An activity on a Lead cannot also be related to a record (WhatId): Salesforce refuses the pair."""
+        if sobject in ("Task", "Event") and str(record.get("WhoId") or "").startswith("00Q") and record.get("WhatId"):
+            raise SfError(
+                400, "FIELD_INTEGRITY_EXCEPTION", "field integrity exception: WhoId, WhatId", ["WhoId", "WhatId"]
+            )
+
+    def _check_rules(self, sobject: str, record: dict) -> None:
+        """The org's validation rules: a field holding the refused text fails the save."""
+        for rule_object, name, refused, message in self.rules:
+            if rule_object == sobject and refused.lower() in str(record.get(name) or "").lower():
+                raise SfError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", message, [])
+
+    def _check_fields(self, sobject: str, values: dict, creating: bool) -> None:
+        fields = SCHEMA[sobject]
+        for name, value in values.items():
+            f = fields.get(name)
+            if f is None:
+                raise SfError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {sobject}",
+                    None,
+                )
+            if name == "Id" and creating:
+                raise SfError(400, "INVALID_FIELD", "The Id field should not be specified in the sobject data.", None)
+            if (creating and not f.createable) or (not creating and not f.updateable):
+                raise SfError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    [name],
+                )
+            if value is None:
+                continue
+            if f.type in ("string", "textarea", "email", "phone", "url", "combobox", "picklist") and not isinstance(
+                value, str
+            ):
+                raise SfError(
+                    400,
+                    "JSON_PARSER_ERROR",
+                    f"Cannot deserialize instance of string from {type(value).__name__} value for field {name}",
+                    None,
+                )
+            if isinstance(value, str) and f.length and len(value) > f.length:
+                raise SfError(
+                    400, "STRING_TOO_LONG", f"{f.label}: data value too large: {value} (max length={f.length})", [name]
+                )
+            if f.type == "email" and value and not _EMAIL_RE.match(value):
+                raise SfError(400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [name])
+            if f.type == "picklist" and f.restricted and value not in [v for v, active, _d in f.picklist if active]:
+                raise SfError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{f.label}: bad value for restricted picklist field: {value}",
+                    [name],
+                )
+            if f.type == "reference" and value:
+                target = self.find(value) if ID_RE.match(value) else None
+                if not ID_RE.match(value):
+                    raise SfError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [name])
+                if target is None or (f.reference_to and target[0] not in f.reference_to and target[0] != "User"):
+                    raise SfError(
+                        400, "INVALID_CROSS_REFERENCE_KEY", f"{f.label}: id value of incorrect type: {value}", [name]
+                    )
+            if f.type == "date" and value:
+                try:
+                    dt.date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise SfError(
+                        400,
+                        "JSON_PARSER_ERROR",
+                        f'Cannot deserialize value of type `java.util.Date` from String "{value}"',
+                        None,
+                    ) from None
