@@ -4,7 +4,7 @@
 
 Starts `python -m simulators.rocketchat --seed demo --rate-limit 1000` and the real bot
 (`errbot -c config.py`, only the test probe plugin from tests/bot_plugins loaded), then plays alice
-and carol through Rocket.Chat's own API (simulators.rc_people).
+and carol through Rocket.Chat's own API (simulators.rocketchat.people).
 
 Call counts come from the simulator's `/_sim/calls` counter, which counts every `/api/v1/` request
 by route but not by user. The people's own REST calls in each scenario are known exactly (each

@@ -5,7 +5,7 @@ step (greeting, each command, closure), the latencies the agent sees, and the po
 
 Starts the whole product as tests/plugin_fixtures.Stack does (both simulators with their demo
 seeds, the real bot with the Salesforce plugin, POLL_SECONDS=2) and plays one chat after another
-with simulators.rc_people: a visitor opens a chat, agent alice takes it, the bot greets alice
+with simulators.rocketchat.people: a visitor opens a chat, agent alice takes it, the bot greets alice
 privately, the visitor says two lines, alice runs commands, alice closes the chat, and we wait
 until the Salesforce simulator holds the transcript Task (`/_sim/records/Task`).
 
@@ -51,8 +51,8 @@ from plugin_fixtures import BOT, Stack  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
 
 from benchmarks._common import calls_text, ms, summary, table, wait_until  # noqa: E402  (sets sys.path)
-from simulators import rc_people  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
+from simulators.rocketchat import people as rc_people  # noqa: E402
 from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
 from simulators.rocketchat.server import route_of  # noqa: E402  (the simulator's own route key)
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from demo.console import HELP, WALKTHROUGH, Output, interactive, scripted, write_error
-from demo.session import Session
+from demo.console import WALKTHROUGH, Output, interactive, scripted, write_error
+from demo.session import HELP, Session
 from demo.sfview import SalesforceView
 from demo.stack import Stack, default_run_dir
 

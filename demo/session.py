@@ -1,6 +1,6 @@
 """The console's commands: the person plays alice (an Omnichannel agent) or the current visitor.
 
-Everything goes through Rocket.Chat's own API (simulators.rc_people), exactly as the web client and
+Everything goes through Rocket.Chat's own API (simulators.rocketchat.people), exactly as the web client and
 the livechat widget would, so the bot sees nothing the demo could not also produce for real.
 """
 

@@ -5,7 +5,7 @@
 - A handle has `.url`, `.admin` (user, password), `.calls()`, `.reset_calls()`, `.drop_websockets()`,
   `.fail(route, status, count=None, seconds=None, user=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
   `.room_messages(rid)`, `.set_setting(id, value)`, `.stop()`, and `.user(name)`, `.agent(name)`,
-  `.admin_user()`, `.visitor(name, email, phone)` that build `simulators.rc_people` actors (closed at teardown).
+  `.admin_user()`, `.visitor(name, email, phone)` that build `simulators.rocketchat.people` actors (closed at teardown).
 Demo passwords: agents alice/bob `agent-pass`, manager maria `manager-pass`, carol `user-pass`,
 bot salesforce-bot `bot-pass`.
 """

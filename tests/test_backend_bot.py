@@ -2,7 +2,7 @@
 
 One simulator and one bot per module (the probe plugin in tests/bot_plugins adds cards, long
 replies, self-posts and an Omnichannel event log); people are played through Rocket.Chat's own API
-(simulators.rc_people). Bot replies are read back from the simulator's store, not from the bot.
+(simulators.rocketchat.people). Bot replies are read back from the simulator's store, not from the bot.
 """
 
 from __future__ import annotations
