@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 from errbot.backends.base import Card
+from rc_dates import parse_date
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier
-from rc_messages import SeenIds, classify, parse_date
+from rc_messages import SeenIds, classify
 from rc_render import card_attachment, split_body, to_rocketchat
 from rc_rest import rate_limit_wait
 

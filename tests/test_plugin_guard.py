@@ -108,7 +108,7 @@ def test_injection_strings_are_harmless(stack, people):
     dm = alice.dm(BOT)
     for text, expected in (
         ("!salesforce contact \"x' OR Name LIKE '%\"", "neither an email address nor a phone number"),
-        ('!salesforce contact "o\'hara\\\\{x}@example.com"', "not a Salesforce contact yet"),
+        ('!salesforce contact "o\'hara\\\\{x}@example.com"', "This is not a Salesforce Contact"),
         ("!salesforce contact 'ana.obrien@example.com'", "Contact: Ana O'Brien"),
         ("!salesforce contact '+1 (415) 555-0134'", "Contact: Jane Doe"),
         ("!salesforce case \"1001' OR CaseNumber != '\"", "is not one"),
@@ -116,7 +116,7 @@ def test_injection_strings_are_harmless(stack, people):
             '!salesforce create-contact --last-name "Tables\'); DELETE FROM Contact; --" --email "bobby\'}{@example.com"',
             "Contact created",
         ),
-        ('!salesforce contact "' + "9" * 30 + '"', "not a Salesforce contact yet"),
+        ('!salesforce contact "' + "9" * 30 + '"', "This is not a Salesforce Contact"),
     ):
         reply = stack.ask(alice, dm, text, contains=expected.split(" ")[0] if expected.startswith("Contact") else None)
         got = "\n".join(text_of(m) for m in [reply])

@@ -12,9 +12,9 @@ from __future__ import annotations
 import collections
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from errbot.backends.base import Message
+from rc_dates import parse_date
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant
 from rc_omnichannel import OmnichannelEvent
 
@@ -26,23 +26,6 @@ CLOSE_TYPE = "livechat-close"
 
 # An update re-sent for an old message has `_updatedAt` well after `ts`.
 RESEND_SLACK = dt.timedelta(seconds=5)
-
-
-def parse_date(value: Any) -> dt.datetime | None:
-    """Realtime `{"$date": ms}` or REST ISO strings, as aware UTC datetimes."""
-    if value is None:
-        return None
-    if isinstance(value, dict) and "$date" in value:
-        value = value["$date"]
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.timezone.utc)
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return None
 
 
 class SeenIds:

@@ -12,9 +12,11 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+
+from rc_dates import parse_date, rest_iso
+from rc_rest import RestError
 
 PAGE_SIZE = 100  # Rocket.Chat's default API_Upper_Count_Limit
 ROLE_CACHE_SECONDS = 60.0
@@ -67,16 +69,6 @@ class OmnichannelEvent:
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-def _date(value: Any) -> dt.datetime | None:
-    from rc_messages import parse_date  # local import: rc_messages imports this module
-
-    return parse_date(value)
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
 def room_from_payload(raw: dict) -> LivechatRoom:
     visitor = raw.get("v") or {}
     served = raw.get("servedBy") or {}
@@ -89,10 +81,10 @@ def room_from_payload(raw: dict) -> LivechatRoom:
         visitor_name=raw.get("fname") or visitor.get("name") or visitor.get("username") or "",
         agent_id=served.get("_id"),
         agent_username=served.get("username"),
-        served_at=_date(served.get("ts")),
-        created_at=_date(raw.get("ts")),
-        updated_at=_date(raw.get("_updatedAt")),
-        closed_at=_date(raw.get("closedAt")),
+        served_at=parse_date(served.get("ts")),
+        created_at=parse_date(raw.get("ts")),
+        updated_at=parse_date(raw.get("_updatedAt")),
+        closed_at=parse_date(raw.get("closedAt")),
         closer=raw.get("closer"),
         raw=raw,
     )
@@ -134,49 +126,35 @@ class Omnichannel:
     def open_rooms(self, updated_since: dt.datetime | None = None, agent_id: str | None = None) -> list[LivechatRoom]:
         """Open (served) rooms, newest update first; stops paging at `updated_since`. With AGENT_ID only
         the rooms that agent serves (`agents[]`), so a command costs the same with 10 or 10,000 chats open."""
+        params = {"open": "true", "sort": json.dumps({"_updatedAt": -1})}
+        if agent_id:
+            params["agents[]"] = agent_id
         rooms: list[LivechatRoom] = []
-        offset = 0
-        while True:
-            params = {"open": "true", "sort": json.dumps({"_updatedAt": -1}), "count": PAGE_SIZE, "offset": offset}
-            if agent_id:
-                params["agents[]"] = agent_id
-            page = self._rest.get("livechat/rooms", params)
-            batch = [room_from_payload(r) for r in page.get("rooms", [])]
-            for room in batch:
-                if updated_since and room.updated_at and room.updated_at < updated_since:
-                    return rooms
-                rooms.append(room)
-            offset += len(batch)
-            if not batch or offset >= int(page.get("total", 0)):
-                return rooms
+        for room in self._pages(params):
+            if updated_since and room.updated_at and room.updated_at < updated_since:
+                break
+            rooms.append(room)
+        return rooms
 
     def closed_rooms(self, since: dt.datetime) -> list[LivechatRoom]:
         """Rooms closed at or after `since`, oldest first (the `closedAt` filter)."""
-        rooms: list[LivechatRoom] = []
+        end = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        closed_at = json.dumps({"start": rest_iso(since), "end": rest_iso(end)})
+        params = {"open": "false", "closedAt": closed_at, "sort": json.dumps({"closedAt": 1})}
+        return [room for room in self._pages(params) if room.closed_at]
+
+    def _pages(self, params: dict) -> Iterator[LivechatRoom]:
+        """`livechat/rooms` page after page (PAGE_SIZE each), lazily: a caller that stops early asks no more."""
         offset = 0
-        closed_at = json.dumps(
-            {"start": _iso(since), "end": _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))}
-        )
         while True:
-            page = self._rest.get(
-                "livechat/rooms",
-                {
-                    "open": "false",
-                    "closedAt": closed_at,
-                    "sort": json.dumps({"closedAt": 1}),
-                    "count": PAGE_SIZE,
-                    "offset": offset,
-                },
-            )
+            page = self._rest.get("livechat/rooms", {**params, "count": PAGE_SIZE, "offset": offset})
             batch = [room_from_payload(r) for r in page.get("rooms", [])]
-            rooms.extend(r for r in batch if r.closed_at)
+            yield from batch
             offset += len(batch)
             if not batch or offset >= int(page.get("total", 0)):
-                return rooms
+                return
 
     def room(self, room_id: str) -> LivechatRoom | None:
-        from rc_rest import RestError
-
         try:
             body = self._rest.get("rooms.info", {"roomId": room_id})
         except RestError as exc:
@@ -187,8 +165,6 @@ class Omnichannel:
         return room_from_payload(raw) if raw and raw.get("t") == "l" else None
 
     def visitor(self, visitor_id: str) -> Visitor | None:
-        from rc_rest import RestError
-
         try:
             body = self._rest.get("livechat/visitors.info", {"visitorId": visitor_id})
         except RestError as exc:
@@ -200,7 +176,7 @@ class Omnichannel:
 
     def transcript(self, room_id: str, since: dt.datetime | None = None) -> list[TranscriptLine]:
         """Regular messages of the room in order; system messages left out."""
-        last_update = _iso(since or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        last_update = rest_iso(since or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
         body = self._rest.get("chat.syncMessages", {"roomId": room_id, "lastUpdate": last_update})
         messages = (body.get("result") or {}).get("updated") or []
         bot_id = self._bot_user_id()
@@ -212,7 +188,7 @@ class Omnichannel:
             role = "visitor" if m.get("token") else ("bot" if user.get("_id") == bot_id else "agent")
             lines.append(
                 TranscriptLine(
-                    ts=_date(m.get("ts")) or dt.datetime.now(dt.timezone.utc),
+                    ts=parse_date(m.get("ts")) or dt.datetime.now(dt.timezone.utc),
                     author=user.get("name") or user.get("username") or "unknown",
                     role=role,
                     text=m.get("msg") or "",

@@ -19,8 +19,9 @@ from typing import Any
 
 from errbot.backends.base import Message, Person, Room, RoomOccupant
 from errbot.core import ErrBot
+from rc_dates import parse_date
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier, parse_room
-from rc_messages import SeenIds, classify, parse_date
+from rc_messages import SeenIds, classify
 from rc_omnichannel import Omnichannel
 from rc_realtime import CLOSED, RealtimeClient, RealtimeError
 from rc_render import card_attachment, split_body, to_rocketchat

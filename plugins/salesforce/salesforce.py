@@ -22,8 +22,9 @@ from salesforce_omnichannel.chat import config as plugin_config
 from salesforce_omnichannel.chat import redaction as log_redaction
 from salesforce_omnichannel.chat.access import decide, username_of
 from salesforce_omnichannel.chat.args import UsageError, parse
+from salesforce_omnichannel.chat.cards import Reply
 from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet
-from salesforce_omnichannel.chat.commands import Commands, Invocation, Reply
+from salesforce_omnichannel.chat.commands import Commands, Invocation
 from salesforce_omnichannel.chat.contacts import KEEP_LINK_SECONDS, VisitorContacts
 from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, RememberedVisitor, Subject, chat_for
 from salesforce_omnichannel.chat.greeting import closure_payload, greeting

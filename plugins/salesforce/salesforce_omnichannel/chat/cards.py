@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 Link = Callable[[str], str]
+Reply = str | dict  # what the plugin delivers: Markdown text, or a card (`send_card` keyword arguments)
 
 
 def when(value: Any) -> str:
@@ -137,3 +138,10 @@ def split_name(name: str | None) -> tuple[str, str]:
     if len(words) == 1:
         return "", words[0]
     return " ".join(words[:-1]), words[-1]
+
+
+def not_a_contact(name: str, described: str, command: str, leads: list[dict], link: Link) -> str:
+    """The one "not a contact yet" answer (greeting and commands): who, the pasteable create command, leads."""
+    who = f"{name}, {described}" if name and name != described else described
+    lines = [f"**This is not a Salesforce Contact** ({who}). Do you want to create it?", f"`{command}`"]
+    return "\n".join(lines + [lead_line(lead, link) for lead in leads[:3]])

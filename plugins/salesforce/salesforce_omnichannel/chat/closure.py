@@ -31,6 +31,7 @@ from .contacts import VisitorContacts
 from .context import ChatContext, RememberedVisitor, Subject
 from .omnichannel import Omnichannel, TranscriptLine, Visitor
 from .store import OutboxItem
+from .times import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ class ClosureSaver:
                     visitor_id=room.visitor_id,
                     visitor_name=room.visitor_name,
                     agent_username=room.agent_username,
-                    closed_at=payload.get("closed_at") or (room.closed_at.isoformat() if room.closed_at else None),
+                    closed_at=payload.get("closed_at") or utc_iso(room.closed_at) or None,
                 )
         payload.setdefault("room_id", item.room_id)
         return payload

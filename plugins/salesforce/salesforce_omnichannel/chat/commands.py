@@ -6,7 +6,6 @@ delivers them privately to the agent who asked. Nothing here talks to the chat b
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +15,11 @@ from ..crm.errors import CrmValidationError
 from ..crm.operations import ContactMatch, Crm
 from . import cards
 from .args import Parsed, UsageError, usage
+from .cards import Reply
 from .contacts import VisitorContacts
 from .context import ChatContext, Subject, explicit_subject
 from .registry import BY_NAME, help_text
-
-Reply = str | dict
+from .times import age, stamp
 
 CONTACT_OPTIONS = {
     "first-name": "FirstName",
@@ -82,15 +81,9 @@ class Commands:
         return self.contacts.find(subject, known)
 
     def not_a_contact(self, subject: Subject, prefix: str, lead_check: bool = True) -> list[Reply]:
-        text = (
-            f"**{subject.describe()} is not a Salesforce contact yet.** Create it with:\n"
-            f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`"
-        )
-        replies: list[Reply] = [text]
-        if lead_check:
-            leads = self.crm.find_leads(subject.email, subject.phone)
-            replies += [cards.lead_line(lead, self.link) for lead in leads[:3]]
-        return replies
+        leads = self.crm.find_leads(subject.email, subject.phone) if lead_check else []
+        command = cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)
+        return [cards.not_a_contact(subject.name, subject.describe(), command, leads, self.link)]
 
     def one_contact(self, inv: Invocation) -> tuple[Subject, ContactMatch | None, list[Reply]]:
         """The subject's contact; several matches use the newest and say so; none: replies explain."""
@@ -217,9 +210,5 @@ def _clean(value: str, option: str) -> str:
     return text
 
 
-def _ago(stamp: float) -> str:
-    seconds = max(0, int(time.time() - stamp))
-    at = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if seconds < 120:
-        return f"{seconds} s ago ({at})"
-    return f"{seconds // 60} min ago ({at})"
+def _ago(epoch: float) -> str:
+    return f"{age(time.time() - epoch)} ago ({stamp(epoch)})"

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 
 from . import cards
-from .commands import Reply
+from .cards import Reply
 from .contacts import VisitorContacts
 from .context import ChatContext, Subject
 from .omnichannel import LivechatRoom
+from .times import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,8 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
     if ctx.room_id:
         contacts.remember_room(ctx.room_id, subject, found, leads)
     if not found:
-        lines = [
-            f"**This is not a Salesforce Contact** ({name}, {subject.describe()}). Do you want to create it?",
-            f"`{cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)}`",
-        ]
-        lines += [cards.lead_line(lead, crm.record_url) for lead in leads[:3]]
-        return ["\n".join(lines)]
+        command = cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)
+        return [cards.not_a_contact(name, subject.describe(), command, leads, crm.record_url)]
     first = found[0]
     head = (
         f"{cards.contact_name(first.record)} is already a Salesforce Contact."
@@ -51,5 +48,5 @@ def closure_payload(room: LivechatRoom) -> dict:
         "visitor_token": room.visitor_token,
         "visitor_name": room.visitor_name,
         "agent_username": room.agent_username,
-        "closed_at": room.closed_at.isoformat() if room.closed_at else None,
+        "closed_at": utc_iso(room.closed_at) or None,
     }

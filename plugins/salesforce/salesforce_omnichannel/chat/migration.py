@@ -16,6 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from .store import DONE, FAILED, PENDING, StateStore
+from .times import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def import_errbot_state(old: MutableMapping[str, Any], store: StateStore) -> dic
             del old[key]
         except Exception:  # noqa: BLE001 - the import stands; a key left behind is only clutter
             log.warning("Could not remove the old storage key %s", key.split(":", 1)[0])
-    store.set_meta(DONE_META, dt.datetime.now(dt.timezone.utc).isoformat())
+    store.set_meta(DONE_META, utc_iso(dt.datetime.now(dt.timezone.utc)))
     if keys:
         log.info(
             "Imported the Salesforce plugin's state from Errbot storage: %s",

@@ -3,22 +3,11 @@ are, the org's API usage, and what closed chats are still waiting to be saved or
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from ..crm.errors import CrmError
 from . import config as plugin_config
-
-
-def _age(seconds: Any) -> str:
-    if seconds is None:
-        return "none yet"
-    seconds = int(seconds)
-    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
-
-
-def _stamp(seconds: float | None) -> str:
-    return dt.datetime.fromtimestamp(seconds or 0, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+from .times import age, stamp
 
 
 def status_text(plugin: Any, outbox: Any) -> str:
@@ -39,13 +28,13 @@ def status_text(plugin: Any, outbox: Any) -> str:
         else:
             lines.append(f"- Salesforce NOT reachable: {info.get('error')} (detail: {info.get('error_detail')})")
         lines.append(
-            f"- Access token age: {_age(info.get('token_age_seconds'))}; "
+            f"- Access token age: {age(info.get('token_age_seconds'))}; "
             f"session timeout {plugin.config.get('SESSION_TIMEOUT_MINUTES')} min"
         )
         meta = info.get("metadata_age_seconds") or {}
         lines.append(
             "- Metadata age: "
-            + (", ".join(f"{k} {_age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
+            + (", ".join(f"{k} {age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
             + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)"
         )
         usage = info.get("api_usage")
@@ -58,11 +47,11 @@ def status_text(plugin: Any, outbox: Any) -> str:
         lines.append(f"- Closed chats that failed for good: {counts['failed']}")
         for item in outbox.failures():
             lines.append(
-                f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {_stamp(item.finished_at)}: {item.last_error}"
+                f"  - {item.room_id} ({item.payload.get('visitor_name')}) at {stamp(item.finished_at)}: {item.last_error}"
             )
         lines.append(f"- Closed chats quarantined (set aside, the rest flow): {counts['quarantined']}")
         for item in outbox.quarantined():
-            lines.append(f"  - {item.room_id} at {_stamp(item.finished_at)}: {item.last_error}")
+            lines.append(f"  - {item.room_id} at {stamp(item.finished_at)}: {item.last_error}")
     flags = ", ".join(f"{k}={'on' if plugin.config.get(k) else 'off'}" for k in plugin_config.BOOL_KEYS)
     lines.append(f"- {flags}; polling every {plugin.config.get('POLL_SECONDS')} s")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
 from .store import StateStore
+from .times import utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +26,12 @@ MARGIN = dt.timedelta(seconds=5)
 KEEP_ASSIGNED_SECONDS = 3 * 24 * 3600
 
 
-def _iso(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat() if value else ""
-
-
 def assignment_key(room) -> str:
-    return f"{room.id}|{room.agent_username}|{_iso(room.served_at)}"
+    return f"{room.id}|{room.agent_username}|{utc_iso(room.served_at)}"
 
 
 def closure_key(room) -> str:
-    return f"{room.id}|{_iso(room.closed_at)}"
+    return f"{room.id}|{utc_iso(room.closed_at)}"
 
 
 class ChatWatch:
@@ -56,7 +53,7 @@ class ChatWatch:
     def start(self) -> None:
         """First run ever: watch from now on (no greeting storm for chats already under way)."""
         for name in (WM_OPEN, WM_CLOSED):
-            self._store.set_watermark(name, _iso(self._now()), only_if_absent=True)
+            self._store.set_watermark(name, utc_iso(self._now()), only_if_absent=True)
 
     def handle_event(self, event: OmnichannelEvent) -> None:
         room = self._omni.room(event.room_id)
@@ -113,4 +110,4 @@ class ChatWatch:
 
     def _set_watermark(self, name: str, value: dt.datetime | None) -> None:
         if value is not None:
-            self._store.set_watermark(name, _iso(value))
+            self._store.set_watermark(name, utc_iso(value))
