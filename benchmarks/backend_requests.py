@@ -31,9 +31,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
-from bot_fixtures import CONNECTED, bot_env, launch_bot  # noqa: E402
 
 from benchmarks._common import ROOT, calls_text, ms, new_line, summary, table, wait_until  # noqa: E402  (sets sys.path)
+from bot_fixtures import CONNECTED, bot_env, launch_bot  # noqa: E402
 from simulators.launch import Simulator  # noqa: E402
 from simulators.rocketchat.people import User  # noqa: E402
 

@@ -27,11 +27,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sf_fixtures import Keys, SalesforceSim  # noqa: E402
-
 from benchmarks._common import calls_text, table  # noqa: E402  (sets sys.path)
 from salesforce_omnichannel.crm.operations import Crm  # noqa: E402
 from salesforce_omnichannel.crm.settings import SalesforceSettings  # noqa: E402
+from sf_fixtures import Keys, SalesforceSim  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
 
 

@@ -37,10 +37,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import new_line, table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
-
-from benchmarks._common import new_line, table  # noqa: E402  (sets sys.path)
 from simulators.certs import make_key_and_certificate  # noqa: E402
 from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
 

@@ -47,10 +47,10 @@ if __package__ in (None, ""):
 
 import requests  # noqa: E402
 import requests.adapters  # noqa: E402
-from plugin_fixtures import BOT, Stack  # noqa: E402
-from sf_fixtures import Keys  # noqa: E402
 
 from benchmarks._common import calls_text, ms, summary, table, wait_until  # noqa: E402  (sets sys.path)
+from plugin_fixtures import BOT, Stack  # noqa: E402
+from sf_fixtures import Keys  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
 from simulators.rocketchat import people as rc_people  # noqa: E402
 from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from rc_fixtures import RocketChatSim
 from sf_fixtures import SalesforceSim
-
 from simulators.harness import bot_env, launch_bot, salesforce_env
 from simulators.rocketchat.people import User
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 import requests
-from bot_fixtures import bot_env, launch_bot
 
+from bot_fixtures import bot_env, launch_bot
 from simulators.launch import ROOT, Simulator
 from simulators.rocketchat.people import Agent, User, Visitor, text_of
 

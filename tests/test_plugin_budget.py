@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from plugin_fixtures import BOT, wait_until
 
+from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Agent, Visitor
 
 SF_BOOKKEEPING = ("POST oauth2/token", "GET id")  # a token mint is not a per-chat cost

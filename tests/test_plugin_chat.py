@@ -4,8 +4,8 @@ and both simulators. Salesforce's state is read back through the simulator's `/_
 from __future__ import annotations
 
 import pytest
-from plugin_fixtures import BOT, wait_until
 
+from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Agent, Visitor, text_of
 
 JANE = "jane.doe@example.com"

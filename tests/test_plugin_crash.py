@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from plugin_fixtures import BOT, Stack, wait_until
 
+from plugin_fixtures import BOT, Stack, wait_until
 from simulators.rocketchat.people import Admin, Agent, Visitor
 
 # grace before a retry looks for an interrupted write = request timeout + 5 s

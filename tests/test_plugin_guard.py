@@ -8,8 +8,8 @@ import re
 import time
 
 import pytest
-from plugin_fixtures import BOT, wait_until
 
+from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Admin, Agent, User, Visitor, text_of
 
 

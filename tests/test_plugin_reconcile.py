@@ -8,7 +8,6 @@ import itertools
 import time
 
 from plugin_fixtures import BOT, wait_until
-
 from simulators.rocketchat.people import Agent, Visitor, text_of
 
 

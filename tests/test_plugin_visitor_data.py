@@ -5,8 +5,8 @@ saved with what fits, and the agent told privately what was left out."""
 from __future__ import annotations
 
 import pytest
-from plugin_fixtures import BOT, wait_until
 
+from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Agent, Visitor, text_of
 
 

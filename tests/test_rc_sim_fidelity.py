@@ -9,8 +9,9 @@ import time
 import pytest
 import requests
 import websocket
-from rc_fixtures import ADMIN
 from rocketchat_API.rocketchat import RocketChat
+
+from rc_fixtures import ADMIN
 
 
 def client(sim, user, password) -> RocketChat:

@@ -7,7 +7,6 @@ import time
 
 import pytest
 import requests
-from sf_fixtures import JWT_GRANT
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
@@ -16,6 +15,8 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
+
+from sf_fixtures import JWT_GRANT
 
 
 @pytest.fixture
