@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -77,20 +78,41 @@ def test_status_for_admins(stack, people):
         ("{'SHOW_CONTACT_ON_ASSIGN': 'maybe'}", "SHOW_CONTACT_ON_ASSIGN must be true or false"),
     ],
 )
-def test_bad_configuration_is_refused_with_the_key_named(stack, people, config, expected):
+def test_bad_configuration_is_refused_with_the_key_named_and_never_stored(stack, people, config, expected):
     admin = people["admin"]
-    back_on = stack.bot.output().count("re-activated on its defaults")
-    reply = stack.ask(admin, admin.dm(BOT), f"!plugin config Salesforce {config}", contains="configuration")
-    assert expected in reply["msg"] and "BEGIN" not in reply["msg"]
+    reply = stack.ask(admin, admin.dm(BOT), f"!plugin config Salesforce {config}", contains="refused")
+    assert "nothing was stored" in reply["msg"] and expected in reply["msg"] and "BEGIN" not in reply["msg"]
     if "KEY" in expected or "refused" in expected:
         assert "PRIVATE_KEY_FILE" in reply["msg"]
-    # the plugin keeps serving on its defaults (Errbot leaves a refused plugin off: it comes back by itself)
-    wait_until(
-        lambda: stack.bot.output().count("re-activated on its defaults") > back_on, 10, "the plugin to come back"
+    stored = b"".join(p.read_bytes() for p in Path(stack.data_dir).iterdir() if p.is_file())
+    assert b"MIIEvQ" not in stored and b"BEGIN RSA" not in stored  # Errbot's storage never saw it
+    # the plugin was never switched off: it answers at once
+    assert "contact" in stack.ask(admin, admin.dm(BOT), "!salesforce help", contains="Salesforce commands")["msg"]
+
+
+def test_a_partial_configuration_keeps_every_other_key(stack, people):
+    admin = people["admin"]
+    first = stack.ask(
+        admin, admin.dm(BOT), "!plugin config Salesforce {'METADATA_REFRESH_MINUTES': 45}", contains="after this change"
     )
-    assert (
-        "contact"
-        in stack.ask(admin, admin.dm(BOT), "!salesforce help", contains="Salesforce commands", timeout=30)["msg"]
+    assert "METADATA_REFRESH_MINUTES: 45" in first["msg"] and f"USERNAME: '{stack.sf.username}'" in first["msg"]
+    second = stack.ask(
+        admin, admin.dm(BOT), "!plugin config Salesforce {'POLL_SECONDS': 3}", contains="after this change"
+    )
+    assert "POLL_SECONDS: 3" in second["msg"] and "METADATA_REFRESH_MINUTES: 45" in second["msg"]
+    assert "BEGIN" not in second["msg"]
+    wait_until(
+        lambda: "Plugin configuration done" in " ".join(m["msg"] for m in stack.rc.room_messages(admin.dm(BOT))),
+        20,
+        "Errbot to store it",
+    )
+    found = stack.ask(admin, admin.dm(BOT), "!salesforce contact jane.doe@example.com", contains="Jane Doe", timeout=30)
+    assert "not configured" not in found["msg"]
+    stack.ask(
+        admin,
+        admin.dm(BOT),
+        "!plugin config Salesforce {'POLL_SECONDS': 2, 'METADATA_REFRESH_MINUTES': 30}",
+        contains="after this change",
     )
 
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from errbot import BotPlugin, botcmd
+from errbot import BotPlugin, botcmd, cmdfilter
 from errbot.botplugin import ValidationException
 
 from salesforce_omnichannel.chat import config as plugin_config
 from salesforce_omnichannel.chat import redaction as log_redaction
-from salesforce_omnichannel.chat.access import decide, username_of
+from salesforce_omnichannel.chat.access import decide, is_admin, username_of
 from salesforce_omnichannel.chat.args import UsageError, parse
 from salesforce_omnichannel.chat.cards import Reply
 from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet
@@ -76,6 +76,29 @@ class Salesforce(BotPlugin):
             # defaults so that a typo in `!plugin config` does not take Salesforce away from the agents.
             threading.Timer(0.3, self._reactivate_on_defaults).start()
             raise ValidationException(f"{exc} The plugin keeps running on its defaults.") from None
+
+    @cmdfilter
+    def keep_configuration_whole(self, msg: Any, cmd: str, args: Any, dry_run: bool):
+        """`!plugin config Salesforce {…}` from an admin: merged into the current configuration and checked
+        before Errbot stores anything, so a partial change keeps the other keys and a refused one (key
+        material first) never reaches Errbot's storage."""
+        if cmd != "plugin_config" or not isinstance(args, str):
+            return msg, cmd, args
+        name, _, rest = args.strip().partition(" ")
+        if name != self.name or not rest.strip() or not is_admin(msg.frm, self._admins()):
+            return msg, cmd, args
+        try:
+            current = self._bot.plugin_manager.get_plugin_configuration(self.name)
+            merged = plugin_config.merge_request(rest, current, self._defaults())
+        except plugin_config.ConfigError as exc:
+            log.warning("Refused a Salesforce configuration before it was stored: %s", exc)
+            if not dry_run:
+                self.send(self._requester(msg), f"Configuration refused, nothing was stored: {exc}")
+            return None, None, None
+        if not dry_run:
+            shown = "\n".join(f"{key}: {value!r}" for key, value in merged.items())
+            self.send(self._requester(msg), f"Salesforce configuration after this change:\n```\n{shown}\n```")
+        return msg, cmd, f"{self.name} {merged!r}"
 
     def _reactivate_on_defaults(self) -> None:
         if self.is_activated:

@@ -8,6 +8,7 @@ because Errbot's own check demands every key and breaks stored configs when keys
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import re
@@ -149,3 +150,17 @@ def validate(given: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[s
 def missing(config: Mapping[str, Any]) -> list[str]:
     """Required keys still empty, for a one-sentence 'not configured' answer."""
     return [key for key in REQUIRED if not config.get(key)]
+
+
+def merge_request(text: str, current: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[str, Any]:
+    """What `!plugin config Salesforce {…}` should store: the current configuration with the keys the
+    admin named changed (a partial configuration never drops the others); ConfigError otherwise."""
+    try:
+        given = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ConfigError('That is not a dictionary Errbot can read, e.g. {"POLL_SECONDS": 10}.') from None
+    try:
+        start = validate(current, base) if current else dict(base)
+    except ConfigError:
+        start = dict(base)  # what was stored no longer validates: start again from the defaults
+    return validate(given, start)
