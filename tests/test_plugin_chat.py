@@ -187,8 +187,13 @@ def test_an_agent_with_several_chats_names_one(stack, alice):
     john, rid_john, _ = start_chat(stack, alice, "John Smith", email="john.smith@globex.example")
     dm = alice.dm(BOT)
     try:
-        listing = stack.ask(alice, dm, "!salesforce cases", contains="You serve 2 open chats")
-        assert f"--chat {rid_jane}" in listing["msg"] and f"--chat {rid_john}" in listing["msg"]
+        listing = stack.ask(alice, dm, "!salesforce cases", contains="2 open chats of yours match")
+        assert "- Jane Doe · jane.doe@example.com: `!salesforce cases --chat jane.doe@example.com`" in listing["msg"]
+        assert "- John Smith · john.smith@globex.example:" in listing["msg"] and rid_jane not in listing["msg"]
+        ambiguous = stack.ask(alice, dm, "!salesforce contact --chat EXAMPLE", contains="open chats of yours match")
+        assert "Jane Doe" in ambiguous["msg"] and "John Smith" in ambiguous["msg"]
+        partial = stack.ask(alice, dm, "!salesforce contact --chat jan", contains="Contact: Jane Doe")
+        assert partial["attachments"][0]["title"] == "Contact: Jane Doe"
         cases = stack.ask(
             alice, dm, "!salesforce cases --chat john.smith@globex.example", contains="Cases of John Smith"
         )

@@ -90,15 +90,25 @@ def test_a_copied_plugin_works_in_an_operators_bot_on_the_test_backend(tmp_path,
             "!salesforce contact jane.doe@example.com",
             "!salesforce cases +1 415 555 0134",
             "!salesforce contact",
+            "!salesforce cases --contact jane.doe@example.com",
+            "!salesforce activities calls --contact '+1 (415) 555-0134'",
+            '!salesforce create-case --subject "Printer on fire" --contact john.smith@globex.example',
+            "!salesforce create-case --subject Orphan",
         ],
         salesforce_env(sim),
     )
     by_command = {r["command"]: "\n".join(r["replies"]) for r in replies}
     assert "!salesforce create-case" in by_command["!salesforce help"]
     card = by_command["!salesforce contact jane.doe@example.com"]
-    assert "Contact: Jane Doe" in card and "jane.doe@example.com" in card and "Acme Corporation" in card
+    assert "Contact: Jane Doe" in card and "- Email: jane.doe@example.com" in card and "Acme Corporation" in card
+    assert "{: color=" not in card and "| Name | Email" not in card  # plain fields, not Errbot's one-line table
     assert "Invoice shows the wrong VAT rate" in by_command["!salesforce cases +1 415 555 0134"]
-    assert "Outside a chat, name the person" in by_command["!salesforce contact"]
+    assert "Outside a chat, name the person with --contact EMAIL|PHONE|ID" in by_command["!salesforce contact"]
+    assert "Invoice shows the wrong VAT rate" in by_command["!salesforce cases --contact jane.doe@example.com"]
+    assert "Calls of Jane Doe" in by_command["!salesforce activities calls --contact '+1 (415) 555-0134'"]
+    created = by_command['!salesforce create-case --subject "Printer on fire" --contact john.smith@globex.example']
+    assert "created for John Smith" in created and "Printer on fire" in created
+    assert "--contact EMAIL|PHONE|ID" in by_command["!salesforce create-case --subject Orphan"]
     assert "No Omnichannel on this backend" in log  # the pollers stay quiet instead of failing
     assert "Traceback" not in log and "BEGIN" not in log
 

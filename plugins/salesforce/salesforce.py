@@ -9,6 +9,7 @@ run at the same time. Replies with CRM data always go to the asking agent privat
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,7 +18,9 @@ from typing import Any
 
 from errbot import BotPlugin, botcmd, cmdfilter
 from errbot.botplugin import ValidationException
+from errbot.core import ErrBot
 
+from salesforce_omnichannel.chat import cards
 from salesforce_omnichannel.chat import config as plugin_config
 from salesforce_omnichannel.chat import redaction as log_redaction
 from salesforce_omnichannel.chat.access import decide, is_admin, username_of
@@ -359,7 +362,7 @@ class Salesforce(BotPlugin):
                         context_of=self._context_of,
                     )
                 except ChoiceNeeded as choice:
-                    return [_choose_chat(choice.rooms, prefix, parsed.command)]
+                    return [_choose_chat(choice.chats, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case, lambda: status_text(self, self._outbox))
             if parsed.command in ("help", "status"):
                 return Commands(None).run(invocation)  # neither needs Salesforce configured first
@@ -395,9 +398,12 @@ class Salesforce(BotPlugin):
         return self.build_identifier(f"@{username_of(msg.frm)}")
 
     def _deliver(self, to: Any, replies: list[Reply]) -> None:
+        native_cards = type(self._bot).send_card is not ErrBot.send_card  # e.g. Rocket.Chat's attachments
         for reply in replies:
-            if isinstance(reply, dict):
+            if isinstance(reply, dict) and native_cards:
                 self.send_card(to=to, **reply)
+            elif isinstance(reply, dict):
+                self.send(to, cards.as_markdown(reply))
             elif reply:
                 self.send(to, reply)
 
@@ -407,8 +413,13 @@ def _visitor_label(payload: dict) -> str:
     return name if len(name) <= 80 else name[:79] + "…"
 
 
-def _choose_chat(rooms: list[LivechatRoom], prefix: str, command: str) -> str:
-    lines = [f"You serve {len(rooms)} open chats; say which one with `--chat`:"]
-    for room in rooms:
-        lines.append(f"- {room.visitor_name or room.name}: `{prefix} {command} --chat {room.id}`")
+def _choose_chat(chats: list[ChatContext], prefix: str, command: str) -> str:
+    """Each chat by its visitor's name and email, with the `--chat` that picks it (the email when the
+    visitor left one, else the room id)."""
+    lines = [f"{len(chats)} open chats of yours match; say which one with `--chat`:"]
+    for ctx in chats:
+        subject = ctx.subject() or Subject(name=ctx.room.visitor_name or ctx.room.name)
+        handle = subject.email or ctx.room.id
+        who = " · ".join(p for p in (subject.name or ctx.room.visitor_name, subject.email, subject.phone) if p)
+        lines.append(f"- {who}: `{prefix} {command} --chat {shlex.quote(handle)}`")
     return "\n".join(lines)

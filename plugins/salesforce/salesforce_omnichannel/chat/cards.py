@@ -145,3 +145,12 @@ def not_a_contact(name: str, described: str, command: str, leads: list[dict], li
     who = f"{name}, {described}" if name and name != described else described
     lines = [f"**This is not a Salesforce Contact** ({who}). Do you want to create it?", f"`{command}`"]
     return "\n".join(lines + [lead_line(lead, link) for lead in leads[:3]])
+
+
+def as_markdown(card: dict) -> str:
+    """A card as plain Markdown for backends without native cards (Text, Test, IRC…): Errbot's own card
+    template would put every field on one table line and show its colour markup as text."""
+    title = f"**[{card['title']}]({card['link']})**" if card.get("link") else f"**{card.get('title', '')}**"
+    lines = [title] + ([card["body"]] if card.get("body") else [])
+    lines += [f"- **{label}**: {value}" for label, value in card.get("fields") or ()]
+    return "\n".join(lines)

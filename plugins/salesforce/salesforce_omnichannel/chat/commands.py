@@ -6,6 +6,7 @@ delivers them privately to the agent who asked. Nothing here talks to the chat b
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .context import ChatContext, Subject, explicit_subject
 from .registry import BY_NAME, help_text
 from .times import age, stamp
 
+CONTACT_ID = re.compile(r"003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 CONTACT_OPTIONS = {
     "first-name": "FirstName",
     "last-name": "LastName",
@@ -62,7 +64,8 @@ class Commands:
 
     # -- subjects ------------------------------------------------------------------------
     def subject(self, inv: Invocation) -> Subject:
-        explicit = explicit_subject(inv.parsed.positional)
+        named = inv.parsed.options.get("contact")
+        explicit = explicit_subject([named] if named else inv.parsed.positional)
         if explicit:
             return explicit
         chat_subject = inv.ctx.subject()
@@ -73,7 +76,9 @@ class Commands:
                 f"The visitor {chat_subject.name or ''} left no email or phone: name one, e.g. "
                 f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " ")
             )
-        raise UsageError(f"Outside a chat, name the person: {usage(inv.parsed.command, inv.prefix)}")
+        raise UsageError(
+            f"Outside a chat, name the person with --contact EMAIL|PHONE|ID: {usage(inv.parsed.command, inv.prefix)}"
+        )
 
     def matches(self, subject: Subject, inv: Invocation | None = None) -> list[ContactMatch]:
         """The subject's contacts; the chat's own visitor reuses what the greeting found."""
@@ -87,6 +92,9 @@ class Commands:
 
     def one_contact(self, inv: Invocation) -> tuple[Subject, ContactMatch | None, list[Reply]]:
         """The subject's contact; several matches use the newest and say so; none: replies explain."""
+        named = (inv.parsed.options.get("contact") or "").strip()
+        if CONTACT_ID.fullmatch(named):
+            return Subject(name=named), ContactMatch(self.crm.get_contact(named), "id"), []
         subject = self.subject(inv)
         found = self.matches(subject, inv)
         if not found:

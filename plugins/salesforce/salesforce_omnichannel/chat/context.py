@@ -77,11 +77,11 @@ class ChatContext:
 
 
 class ChoiceNeeded(Exception):
-    """The agent serves several chats and must say which one."""
+    """The agent serves several chats (or `--chat` matched several) and must say which one."""
 
-    def __init__(self, rooms: list[LivechatRoom]):
+    def __init__(self, chats: list[ChatContext]):
         super().__init__("several chats")
-        self.rooms = rooms
+        self.chats = chats
 
 
 def explicit_subject(words: list[str]) -> Subject | None:
@@ -99,11 +99,14 @@ def explicit_subject(words: list[str]) -> Subject | None:
 
 
 def _matches(room: LivechatRoom, visitor: Visitor | None, wanted: str) -> bool:
+    """`--chat` names a chat by its room id, or by any part of the visitor's name or email, in any case."""
     wanted = wanted.strip().lower()
-    names = {room.id.lower(), (room.visitor_name or "").lower(), (room.name or "").lower()}
-    if visitor is not None:
-        names |= {e.lower() for e in visitor.emails} | {(visitor.name or "").lower()}
-    return wanted in names
+    if not wanted:
+        return False
+    if wanted == room.id.lower():
+        return True
+    texts = [room.visitor_name, room.name] + ([visitor.name, *visitor.emails] if visitor is not None else [])
+    return any(wanted in (text or "").lower() for text in texts)
 
 
 def chat_for(
@@ -131,17 +134,20 @@ def chat_for(
     open_rooms = omnichannel.open_rooms() if manager or not agent_id else omnichannel.open_rooms(agent_id=agent_id)
     served = [r for r in open_rooms if r.agent_username == username]
     if chosen:
-        for room in open_rooms if manager else served:
-            ctx = context_of(room)
-            if _matches(room, ctx.visitor, chosen):
-                return ctx
+        found = [
+            ctx for ctx in map(context_of, open_rooms if manager else served) if _matches(ctx.room, ctx.visitor, chosen)
+        ]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ChoiceNeeded(found)
         raise UsageError(
-            f"No open chat of yours matches {chosen[:80]!r}: use the visitor's name, email or the room id."
+            f"No open chat of yours matches {chosen[:80]!r}: use part of the visitor's name or email, or the room id."
         )
     if len(served) == 1:
         return context_of(served[0])
     if len(served) > 1:
-        raise ChoiceNeeded(served)
+        raise ChoiceNeeded([context_of(r) for r in served])
     return ChatContext()
 
 

@@ -44,19 +44,25 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "create a new contact, prefilled from the visitor",
         CONTACT_FIELDS + ("chat",),
     ),
-    Subcommand("cases", "[EMAIL|PHONE] [--chat VISITOR]", "view all the contact's cases", ("chat",)),
+    Subcommand(
+        "cases",
+        "[EMAIL|PHONE] [--contact EMAIL|PHONE|ID] [--chat VISITOR]",
+        "view all the contact's cases",
+        ("contact", "chat"),
+    ),
     Subcommand("case", "NUMBER", "view a case by its Case Number", about_a_chat=False),
     Subcommand(
         "create-case",
-        '--subject "…" [--description D] [--status S] [--origin O] [--priority P] [--type T] [--reason R]',
-        "create a new case for the contact",
-        CASE_FIELDS + ("chat",),
+        '--subject "…" [--contact EMAIL|PHONE|ID] [--description D] [--status S] [--origin O] [--priority P] '
+        "[--type T] [--reason R]",
+        "create a new case for the contact (the chat's visitor, or the one --contact names)",
+        CASE_FIELDS + ("contact", "chat"),
     ),
     Subcommand(
         "activities",
-        "[tasks|events|calls] [EMAIL|PHONE] [--chat VISITOR]",
+        "[tasks|events|calls] [EMAIL|PHONE] [--contact EMAIL|PHONE|ID] [--chat VISITOR]",
         "the contact's recent tasks, events or calls",
-        ("chat",),
+        ("contact", "chat"),
     ),
     Subcommand("refresh", "", "reload Salesforce picklists and field metadata now", about_a_chat=False),
     Subcommand(
