@@ -3,7 +3,8 @@
 Without --script the console reads the terminal; when standard input is not a terminal it is played
 as a script (`python -m demo < FILE`).
 
-Ctrl-C (SIGINT) and SIGTERM end the console and stop every process the demo started; while a child
+Ctrl-C (SIGINT), SIGTERM and SIGHUP (its terminal closed) end the console and stop every process the demo
+started; while a child
 is being spawned or while stopping, a signal is held until that step is done, so no child escapes.
 """
 
@@ -24,7 +25,7 @@ from demo.stack import Stack, default_run_dir
 
 
 class Signals:
-    """SIGINT/SIGTERM raise KeyboardInterrupt, except inside `held()`, where they wait for its end."""
+    """SIGINT/SIGTERM/SIGHUP raise KeyboardInterrupt, except inside `held()`, where they wait for its end."""
 
     def __init__(self) -> None:
         self.depth = 0
@@ -33,6 +34,7 @@ class Signals:
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGHUP, self._handle)  # the terminal went away: nothing may keep running
 
     def _handle(self, signum: int, _frame) -> None:
         if self.depth:

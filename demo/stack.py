@@ -26,7 +26,7 @@ CONSUMER_KEY = "3MVG9DemoConsumerKeyMadeOnTheSpot"
 SF_USERNAME = "integration@demo.example"
 RC_ADMIN = ("admin", "admin-pass")
 BOT_USER, BOT_PASSWORD = "salesforce-bot", "bot-pass"
-BOT_ADMINS = "maria"
+BOT_ADMINS = "alice,maria"  # alice, the demo's user, may see `!salesforce status`
 CONNECTED = "Connected to Rocket.Chat"
 
 

@@ -45,6 +45,8 @@ Thanks Jane, I opened a case for you.
 :take
 :wait not a Salesforce Contact
 :salesforce
+!salesforce status
+:wait Closed chats quarantined
 """
 
 
@@ -101,6 +103,7 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     out = proc.stdout
     assert proc.returncode == 0, f"{out}\n--- stderr ---\n{proc.stderr}\n--- bot log ---\n{_tail(run_dir / 'bot.log')}"
     private = "salesforce-bot (PRIVATE, only alice sees this):"
+    assert "Salesforce status" in out and "Closed chats waiting to be saved:" in out  # the demo can show status
     # The greeting on assignment: privately, in alice's DM with the bot.
     assert re.search(
         re.escape(private) + r"\n  \| Contact: Jane Doe .*\n  \| \*Jane Doe is already a Salesforce Contact\.\*\n"
@@ -157,9 +160,10 @@ def _tail(path: Path, lines: int = 60) -> str:
     [
         (signal.SIGINT, "demo> :sleep"),
         (signal.SIGTERM, "demo> :sleep"),
+        (signal.SIGHUP, "demo> :sleep"),  # the terminal was closed
         (signal.SIGINT, "  waiting for the bot to connect"),  # Ctrl-C while the bot is still starting
     ],
-    ids=["ctrl-c", "sigterm", "ctrl-c-while-starting"],
+    ids=["ctrl-c", "sigterm", "sighup", "ctrl-c-while-starting"],
 )
 def test_a_signal_stops_everything_it_started(tmp_path, signum, trigger):
     script = tmp_path / "idle.txt"

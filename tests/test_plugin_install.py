@@ -133,3 +133,25 @@ def test_repos_install_from_a_git_repository_offline(tmp_path, start_sf_sim):
     installed = "\n".join(replies[0]["replies"])
     assert "installed correctly" in installed and "Removing" not in installed
     assert "Contact: Priya Patel" in "\n".join(replies[1]["replies"])
+
+
+def test_settings_to_fix_are_named_in_the_log_in_status_and_to_the_admins(tmp_path, start_sf_sim):
+    sim = start_sf_sim("demo")
+    plugins = tmp_path / "operator-plugins"
+    shutil.copytree(
+        ROOT / "plugins" / "salesforce", plugins / "salesforce", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = salesforce_env(sim)
+    env.update(SALESFORCE_POLL_SECONDS="abc", SALESFORCE_CA_BUNDLE=str(tmp_path / "missing-ca.pem"))
+    replies, log = run_operator_bot(
+        tmp_path, str(plugins), ["!salesforce status", "!salesforce contact jane.doe@example.com"], env
+    )
+    by_command = {r["command"]: "\n".join(r["replies"]) for r in replies}
+    status = by_command["!salesforce status"]
+    assert "Setting to fix: the environment's SALESFORCE_POLL_SECONDS is ignored" in status and "Using 30" in status
+    assert f"CA_BUNDLE names {tmp_path / 'missing-ca.pem'}, which does not exist" in status
+    assert (
+        "CA_BUNDLE names" in by_command["!salesforce contact jane.doe@example.com"]
+    )  # the agent is told what, not "OSError"
+    assert "Salesforce setting to fix: the environment's SALESFORCE_POLL_SECONDS" in log
+    assert "Something went wrong" not in "\n".join(by_command.values()) and "Traceback" not in log

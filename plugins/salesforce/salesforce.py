@@ -63,6 +63,7 @@ class Salesforce(BotPlugin):
         self._poll_pending = threading.Event()
         self._expired_at = 0.0
         self._followed_open_rooms = False
+        self._told_admins: set[str] = set()
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -145,6 +146,7 @@ class Salesforce(BotPlugin):
         log.info("Salesforce plugin state in %s", self._state.path)
         import_errbot_state(self, self._state)
         self._outbox = Outbox(self._state)
+        self._tell_settings_to_fix()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
         omni = self._omni()
         if omni is None:
@@ -166,6 +168,17 @@ class Salesforce(BotPlugin):
         if store is not None:
             store.close()
         super().deactivate()
+
+    def settings_to_fix(self) -> list[str]:
+        return plugin_config.problems(self.config or {}, self.bot_config)
+
+    def _tell_settings_to_fix(self) -> None:
+        """Log every setting to fix at each start; tell the admins once per problem and process."""
+        for problem in self.settings_to_fix():
+            log.warning("Salesforce setting to fix: %s", problem)
+            if problem not in self._told_admins:
+                self._told_admins.add(problem)
+                self.warn_admins(f"Salesforce setting to fix: {problem}")
 
     def _state_path(self) -> str:
         configured = str(self.config.get("STATE_FILE") or "") if self.config else ""

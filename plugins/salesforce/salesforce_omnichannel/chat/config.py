@@ -128,6 +128,44 @@ def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None
     return result
 
 
+def problems(
+    config: Mapping[str, Any], bot_config: object | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Every setting an admin must fix, in words that say what and how: a SALESFORCE_<KEY> value that
+    does not parse (it is ignored, the default used instead), and a file setting (the key, the CA
+    bundle) naming a file that is missing or unreadable."""
+    environ = os.environ if environ is None else environ
+    found = []
+    for key in KEYS:
+        for origin, raw in (
+            (
+                f"the bot's SALESFORCE_{key}",
+                getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
+            ),
+            (f"the environment's SALESFORCE_{key}", environ.get(f"SALESFORCE_{key}")),
+        ):
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            try:
+                coerce(key, raw)
+            except ConfigError as exc:
+                found.append(f"{origin} is ignored: {exc} Using {BUILTIN_DEFAULTS[key]!r} until it is fixed.")
+    for key, what in (
+        ("PRIVATE_KEY_FILE", "the Connected App's private key (PEM)"),
+        ("CA_BUNDLE", "a PEM certificate bundle"),
+    ):
+        path = str(
+            config.get(key) or (environ.get("SALESFORCE_PRIVATE_KEY_FILE", "") if key == "PRIVATE_KEY_FILE" else "")
+        )
+        if not path:
+            continue
+        if not os.path.exists(path):
+            found.append(f"{key} names {path}, which does not exist: put {what} there or correct {key}.")
+        elif not os.path.isfile(path) or not os.access(path, os.R_OK):
+            found.append(f"{key} names {path}, which the bot cannot read: make it a file readable by the bot's user.")
+    return found
+
+
 def validate(given: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[str, Any]:
     """Merge `given` over `base`; ConfigError for unknown keys, key material, types and ranges."""
     if given is None:

@@ -12,6 +12,7 @@ from .times import age, stamp
 
 def status_text(plugin: Any, outbox: Any) -> str:
     lines = ["**Salesforce status**"]
+    lines += [f"- Setting to fix: {problem}" for problem in getattr(plugin, "settings_to_fix", list)()]
     missing = plugin_config.missing(plugin.config or {})
     if missing:
         lines.append(f"- Not configured: set {', '.join(missing)}.")

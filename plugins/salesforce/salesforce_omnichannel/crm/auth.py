@@ -7,6 +7,7 @@ token never appear in an exception, a log line or a repr.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -167,6 +168,13 @@ class JwtBearerAuth:
     def _mint(self) -> AccessSession:
         assertion = self._assertion()
         url = self.settings.auth_url
+        bundle = self.settings.ca_bundle
+        if bundle and not (os.path.isfile(bundle) and os.access(bundle, os.R_OK)):
+            raise CrmConfigError(
+                f"CA_BUNDLE names {bundle}, which {'cannot be read' if os.path.exists(bundle) else 'does not exist'}: "
+                "point CA_BUNDLE at a readable PEM certificate bundle, or leave it empty for the system's.",
+                "CA_BUNDLE",
+            )
         try:
             resp = self.http.post(url, data={"grant_type": JWT_GRANT, "assertion": assertion})
         except requests.exceptions.SSLError:
