@@ -45,6 +45,8 @@ def attachment_lines(message: dict) -> list[str]:
             lines.append(f"  | {text_line}")
         for fld in att.get("fields") or []:
             lines.append(f"  |   {fld.get('title')}: {fld.get('value')}")
+        for action in att.get("actions") or []:  # Rocket.Chat draws buttons; a click posts `msg`
+            lines.append(f"  | [{action.get('text')}] posts: {action.get('msg')}")
         if lines:
             lines.append("  +--")
     return lines

@@ -135,7 +135,8 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     assert "Thanks Jane, I opened a case for you." in transcript and "Great, thank you!" in transcript
     assert "/salesforce" not in transcript and "create-case" not in transcript  # the DM with the bot is not the chat
     # A stranger gets the other greeting, also privately.
-    assert f"{private} *This is not a Salesforce Contact* (Sam Newman, sam.newman@example.org)" in out
+    assert f"{private}\n  | *This is not a Salesforce Contact* (Sam Newman, sam.newman@example.org)" in out
+    assert "  | [Create contact] posts: !salesforce create-contact --chat " in out  # its button, shown
     # The visitor's widget never showed CRM data: only their own chat, alice's answer and system lines.
     for name in ("Jane Doe", "Sam Newman"):
         for line in _chat_lines(out, name):

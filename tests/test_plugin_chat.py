@@ -47,6 +47,17 @@ def test_a_known_visitor_from_greeting_to_transcript(stack, alice):
         [att] = card["attachments"]
         assert att["title"] == "Contact: Jane Doe" and att["title_link"].endswith(f"/{jane}/view")
         assert {"short": True, "title": "Account", "value": "Acme Corporation"} in att["fields"]
+        # the greeting's buttons post the next command into alice's DM with the bot: one click
+        buttons = {a["text"]: a for a in att["actions"]}
+        assert set(buttons) == {"Cases", "Tasks", "Events", "Calls", "Create case"}
+        assert all(
+            a["type"] == "button" and a["msg_in_chat_window"] and a["msg_processing_type"] == "sendMessage"
+            for a in buttons.values()
+        )
+        clicked = stack.ask(alice, dm, buttons["Calls"]["msg"], contains="Calls of Jane Doe")
+        assert "Calls of Jane Doe" in text_of(clicked)
+        usage = stack.ask(alice, dm, buttons["Create case"]["msg"], contains="needs a subject")
+        assert "create-case --subject" in text_of(usage)
 
         visitor.say("Hi, my portal login fails and my printer jams")
         # Commands typed in the livechat room are answered privately, with both prefixes.
@@ -101,7 +112,13 @@ def test_a_new_visitor_is_offered_and_given_a_contact(stack, alice):
         greeting = alice.wait_for_reply(dm, BOT, mark, contains="This is not a Salesforce Contact")
         assert (
             "!salesforce create-contact --first-name Nina --last-name Newcomer --email nina@newco.example --phone '+49 30 9876543'"
-            in greeting["msg"]
+            in text_of(greeting)
+        )
+        [create] = greeting["attachments"][0]["actions"]  # one click makes the contact, prefilled
+        assert (
+            create["text"] == "Create contact"
+            and f"--chat {rid}" in create["msg"]
+            and "--first-name Nina" in create["msg"]
         )
         made = stack.ask(
             alice,

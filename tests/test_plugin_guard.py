@@ -192,7 +192,7 @@ def test_hostile_visitor_data_is_stored_as_data(stack, people):
         mark = alice.mark()
         alice.take(rid)
         greeting = alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="This is not a Salesforce Contact")
-        assert "--email 'o'\"'\"'hara+{x}@example.com'" in greeting["msg"]  # pastes back as the same value
+        assert "--email 'o'\"'\"'hara+{x}@example.com'" in text_of(greeting)  # pastes back as the same value
         visitor.say("hello")
         alice.close_chat(rid)
         [saved] = wait_until(

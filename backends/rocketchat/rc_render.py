@@ -80,4 +80,7 @@ def card_attachment(card) -> dict:
         fields.append({"short": len(value) <= 40, "title": html.unescape(str(title)), "value": value})
     if fields:
         attachment["fields"] = fields
+    actions = (getattr(card, "extras", None) or {}).get("actions")
+    if actions:  # attachment buttons (`type: "button"`), e.g. one that posts the next command
+        attachment["actions"] = list(actions)
     return attachment

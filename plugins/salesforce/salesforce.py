@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from errbot import BotPlugin, botcmd, cmdfilter
+from errbot.backends.base import Card
 from errbot.botplugin import ValidationException
 from errbot.core import ErrBot
 
@@ -414,7 +415,11 @@ class Salesforce(BotPlugin):
         native_cards = type(self._bot).send_card is not ErrBot.send_card  # e.g. Rocket.Chat's attachments
         for reply in replies:
             if isinstance(reply, dict) and native_cards:
-                self.send_card(to=to, **reply)
+                fields = {k: v for k, v in reply.items() if k != "actions"}
+                card = Card(frm=self._bot.bot_identifier, to=to, **fields)
+                if reply.get("actions"):
+                    card.extras["actions"] = reply["actions"]  # buttons, for a backend that draws them
+                self._bot.send_card(card)
             elif isinstance(reply, dict):
                 self.send(to, cards.as_markdown(reply))
             elif reply:

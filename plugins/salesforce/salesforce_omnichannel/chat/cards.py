@@ -150,7 +150,35 @@ def not_a_contact(name: str, described: str, command: str, leads: list[dict], li
 def as_markdown(card: dict) -> str:
     """A card as plain Markdown for backends without native cards (Text, Test, IRC…): Errbot's own card
     template would put every field on one table line and show its colour markup as text."""
-    title = f"**[{card['title']}]({card['link']})**" if card.get("link") else f"**{card.get('title', '')}**"
-    lines = [title] + ([card["body"]] if card.get("body") else [])
+    title = (
+        f"**[{card['title']}]({card['link']})**"
+        if card.get("link")
+        else (f"**{card['title']}**" if card.get("title") else "")
+    )
+    lines = [t for t in (title, card.get("body")) if t]
     lines += [f"- **{label}**: {value}" for label, value in card.get("fields") or ()]
     return "\n".join(lines)
+
+
+def button(text: str, command: str) -> dict:
+    """A Rocket.Chat attachment button that posts COMMAND into the chat window it is shown in (the
+    agent's direct message with the bot), as if the agent typed it."""
+    return {
+        "type": "button",
+        "text": text,
+        "msg": command,
+        "msg_in_chat_window": True,
+        "msg_processing_type": "sendMessage",
+    }
+
+
+def next_steps(prefix: str, room_id: str | None) -> list[dict]:
+    """The anchor app's buttons (View Cases, Tasks, Events, Calls; Create Case) as one-click commands."""
+    chat = f" --chat {room_id}" if room_id else ""
+    return [
+        button("Cases", f"{prefix} cases{chat}"),
+        button("Tasks", f"{prefix} activities tasks{chat}"),
+        button("Events", f"{prefix} activities events{chat}"),
+        button("Calls", f"{prefix} activities calls{chat}"),
+        button("Create case", f"{prefix} create-case{chat}"),
+    ]

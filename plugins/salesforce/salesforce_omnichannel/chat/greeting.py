@@ -27,7 +27,14 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
         contacts.remember_room(ctx.room_id, subject, found, leads)
     if not found:
         command = cards.create_contact_command(prefix, subject.name, subject.email, subject.phone)
-        return [cards.not_a_contact(name, subject.describe(), command, leads, crm.record_url)]
+        create = command.replace(f"{prefix} create-contact", f"{prefix} create-contact --chat {ctx.room_id}", 1)
+        return [
+            {
+                "title": "",
+                "body": cards.not_a_contact(name, subject.describe(), command, leads, crm.record_url),
+                "actions": [cards.button("Create contact", create)] if ctx.room_id else [],
+            }
+        ]
     first = found[0]
     head = (
         f"{cards.contact_name(first.record)} is already a Salesforce Contact."
@@ -38,6 +45,7 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
     card = cards.contact_card(first.record, crm.record_url, first.matched_on)
     steps = f'Next: `{prefix} cases` · `{prefix} create-case --subject "…"` · `{prefix} activities` · `{prefix} help`'
     card["body"] = "\n".join(p for p in (f"**{head}**", card.get("body"), steps) if p)
+    card["actions"] = cards.next_steps(prefix, ctx.room_id)
     return [card]
 
 
