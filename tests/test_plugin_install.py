@@ -43,8 +43,9 @@ OPERATOR_BOT = textwrap.dedent('''
 
 
 def run_operator_bot(
-    tmp_path: Path, plugin_dir: str, commands: list[str], env: dict[str, str]
+    tmp_path: Path, plugin_dir: str, commands: list[str], env: dict[str, str], python: str = sys.executable
 ) -> tuple[list[dict], str]:
+    """Run the operator's Test-backend bot with PYTHON (another virtual environment's, for a pip install)."""
     script = tmp_path / "operator_bot.py"
     script.write_text(OPERATOR_BOT)
     index = tmp_path / "index.json"
@@ -52,7 +53,7 @@ def run_operator_bot(
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "PYTHONPATH"))}
     clean_env.update(env)
     proc = subprocess.run(
-        [sys.executable, "-I", str(script), plugin_dir, str(index), *commands],
+        [python, "-I", str(script), plugin_dir, str(index), *commands],
         cwd=tmp_path,
         env=clean_env,
         capture_output=True,
