@@ -2,55 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from rc_omnichannel import LivechatRoom
+from unit_helpers import PEM
 
 from salesforce_omnichannel.chat import config as plugin_config
-
-UTC = dt.timezone.utc
-T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, t=1_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        self.t += seconds
-
-
-def lroom(rid, agent=None, served=None, visitor_name="Jane Doe"):
-    return LivechatRoom(
-        id=rid,
-        name=visitor_name,
-        open=True,
-        visitor_id=f"v-{rid}",
-        visitor_token=f"tok-{rid}",
-        visitor_name=visitor_name,
-        agent_id=f"id-{agent}" if agent else None,
-        agent_username=agent,
-        served_at=served,
-        created_at=served,
-        updated_at=served,
-        closed_at=None,
-        closer=None,
-    )
-
-
-PEM = (
-    "-----BEGIN PRIV"
-    "ATE KEY-----\n"
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
-    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
-    "-----END PRIVATE KEY-----"
-)
-BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
 
 
 def test_defaults_without_anything_are_the_builtins():

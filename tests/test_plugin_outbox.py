@@ -5,22 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from unit_helpers import Clock
 
 from salesforce_omnichannel.chat import outbox as plugin_outbox
 from salesforce_omnichannel.chat.outbox import Outbox
 from salesforce_omnichannel.chat.store import DONE, FAILED, PENDING, QUARANTINED, SqliteStateStore
 from salesforce_omnichannel.crm.errors import CrmAuthError, CrmConfigError, CrmUnavailable, CrmValidationError
-
-
-class Clock:
-    def __init__(self, t=1_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, seconds):
-        self.t += seconds
 
 
 @pytest.fixture

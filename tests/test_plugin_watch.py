@@ -9,31 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 from rc_omnichannel import LivechatRoom, OmnichannelEvent
+from unit_helpers import T0, lroom
 
 from salesforce_omnichannel.chat import watch as plugin_watch
 from salesforce_omnichannel.chat.store import SqliteStateStore
 from salesforce_omnichannel.chat.watch import ChatWatch
-
-UTC = dt.timezone.utc
-T0 = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
-
-
-def lroom(rid, agent=None, served=None, updated=None, open=True, closed=None, visitor_name="Jane Doe"):
-    return LivechatRoom(
-        id=rid,
-        name=visitor_name,
-        open=open,
-        visitor_id=f"v-{rid}",
-        visitor_token=f"tok-{rid}",
-        visitor_name=visitor_name,
-        agent_id=f"id-{agent}" if agent else None,
-        agent_username=agent,
-        served_at=served,
-        created_at=served,
-        updated_at=updated or served,
-        closed_at=closed,
-        closer="agent" if closed else None,
-    )
 
 
 class FakeOmni:
