@@ -3,7 +3,8 @@
 `stack` (module): `.rc` (tests.rc_fixtures.RocketChatSim), `.sf` (tests.sf_fixtures.SalesforceSim),
 `.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.kill_bot()` (SIGKILL)
 and `.start_bot()`, `.env`,
-and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls.
+and `.ask(user, rid, text, contains)` to read the bot's private answer; `wait_until(check)` polls;
+`alice` (module): agent alice, online.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from rc_fixtures import RocketChatSim
 from sf_fixtures import SalesforceSim
 from simulators.harness import bot_env, launch_bot, salesforce_env
-from simulators.rocketchat.people import User
+from simulators.rocketchat.people import Agent, User
 
 BOT = "salesforce-bot"
 
@@ -94,3 +95,12 @@ def stack(sf_keys, tmp_path_factory):
     s = Stack(sf_keys, str(tmp_path_factory.mktemp("bot-data")))
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def alice(stack):
+    """Agent alice, online, on the module's stack."""
+    agent = Agent(stack.rc.url, "alice", "agent-pass")
+    agent.go_online()
+    yield agent
+    agent.close()

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from plugin_fixtures import BOT, wait_until
-from simulators.rocketchat.people import Agent, Visitor
+from simulators.rocketchat.people import Visitor
 
 SF_BOOKKEEPING = ("POST oauth2/token", "GET id")  # a token mint is not a per-chat cost
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
 
 
 def sf_calls(stack) -> dict[str, int]:

@@ -3,20 +3,10 @@ and both simulators. Salesforce's state is read back through the simulator's `/_
 
 from __future__ import annotations
 
-import pytest
-
 from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Agent, Visitor, text_of
 
 JANE = "jane.doe@example.com"
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
 
 
 def records(stack, sobject: str, **where) -> list[dict]:

@@ -7,15 +7,7 @@ from __future__ import annotations
 import pytest
 
 from plugin_fixtures import BOT, wait_until
-from simulators.rocketchat.people import Agent, Visitor, text_of
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
+from simulators.rocketchat.people import Visitor, text_of
 
 
 def tasks_of(stack, rid):
