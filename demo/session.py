@@ -28,6 +28,7 @@ Commands (anything else is a chat message):
   :room chat / :room dm      alice types into the livechat room / into her DM with the bot (default)
   :close [COMMENT]           close the chat, wait for the bot to save it, show what Salesforce now holds
   :salesforce [EMAIL]        show what Salesforce holds for the visitor (or EMAIL)
+  :click BUTTON               click the bot's newest button with that label (e.g. :click Cases)
   :wait TEXT                 wait until a message containing TEXT appears
   :botlog [N]                the last N lines of the bot's log
   :status  :help  :quit      (Ctrl-C also quits and stops everything)
@@ -229,6 +230,21 @@ class Session:
         if found is None:
             raise CommandError(f"no message containing {rest!r} within {WAIT_SECONDS:.0f} s")
         self.feed.settle(quiet=0.5, limit=2.0)
+
+    def cmd_click(self, rest: str) -> None:
+        """What a click on a Rocket.Chat button does: alice's client posts the button's message in the DM."""
+        if not rest:
+            raise CommandError("usage: :click BUTTON   (the label of one of the bot's buttons, e.g. Cases)")
+        for entry in reversed(list(self.feed.entries)):
+            for attachment in entry.message.get("attachments") or []:
+                for action in attachment.get("actions") or []:
+                    if str(action.get("text", "")).lower() == rest.lower() and action.get("msg"):
+                        self.emit([f"alice clicks [{action['text']}]"])
+                        self.wait_from = self.feed.mark()
+                        self.agent.send(self.dm, action["msg"])
+                        self._settle(expect_bot=True)
+                        return
+        raise CommandError(f"no button labelled {rest!r} yet (the greeting and contact cards carry them)")
 
     def cmd_sleep(self, rest: str) -> None:
         try:

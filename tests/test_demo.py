@@ -30,6 +30,8 @@ SCRIPT = """\
 :take
 :wait is already a Salesforce Contact
 :wait jane.doe@example.com
+:click Calls
+:wait Calls of Jane Doe
 !salesforce contact
 :wait Operations Manager
 /salesforce cases
@@ -104,6 +106,7 @@ def test_script_plays_the_walkthrough_against_the_real_bot(tmp_path):
     assert proc.returncode == 0, f"{out}\n--- stderr ---\n{proc.stderr}\n--- bot log ---\n{_tail(run_dir / 'bot.log')}"
     private = "salesforce-bot (PRIVATE, only alice sees this):"
     assert "Salesforce status" in out and "Closed chats waiting to be saved:" in out  # the demo can show status
+    assert "alice clicks [Calls]" in out and "Calls of Jane Doe" in out  # a button, clicked from the console
     # The greeting on assignment: privately, in alice's DM with the bot.
     assert re.search(
         re.escape(private) + r"\n  \| Contact: Jane Doe .*\n  \| \*Jane Doe is already a Salesforce Contact\.\*\n"

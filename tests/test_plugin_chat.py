@@ -53,6 +53,8 @@ def test_a_known_visitor_from_greeting_to_transcript(stack, alice):
         # Commands typed in the livechat room are answered privately, with both prefixes.
         reply = stack.ask(alice, rid, "!salesforce contact", contains="Matched on email")
         assert reply["attachments"][0]["title"] == "Contact: Jane Doe"
+        cases_button = next(a for a in reply["attachments"][0]["actions"] if a["text"] == "Cases")
+        assert cases_button["msg"] == f"!salesforce cases --contact {jane}"  # a card's buttons name its contact
         cases = stack.ask(alice, rid, "/salesforce cases", contains="Cases of Jane Doe")
         assert text_of(cases).index("Cannot log in to the customer portal") < text_of(cases).index(
             "Printer jams on tray 2"

@@ -172,13 +172,14 @@ def button(text: str, command: str) -> dict:
     }
 
 
-def next_steps(prefix: str, room_id: str | None) -> list[dict]:
-    """The anchor app's buttons (View Cases, Tasks, Events, Calls; Create Case) as one-click commands."""
-    chat = f" --chat {room_id}" if room_id else ""
+def next_steps(prefix: str, room_id: str | None = None, contact_id: str | None = None) -> list[dict]:
+    """The anchor app's buttons (View Cases, Tasks, Events, Calls; Create Case) as one-click commands,
+    about the chat ROOM_ID, or about the contact CONTACT_ID wherever the card is shown."""
+    target = f" --chat {room_id}" if room_id else (f" --contact {contact_id}" if contact_id else "")
     return [
-        button("Cases", f"{prefix} cases{chat}"),
-        button("Tasks", f"{prefix} activities tasks{chat}"),
-        button("Events", f"{prefix} activities events{chat}"),
-        button("Calls", f"{prefix} activities calls{chat}"),
-        button("Create case", f"{prefix} create-case{chat}"),
+        button("Cases", f"{prefix} cases{target}"),
+        button("Tasks", f"{prefix} activities tasks{target}"),
+        button("Events", f"{prefix} activities events{target}"),
+        button("Calls", f"{prefix} activities calls{target}"),
+        button("Create case", f"{prefix} create-case{target}"),
     ]

@@ -124,7 +124,10 @@ class Commands:
             return self.not_a_contact(subject, inv.prefix)
         head = f"{len(found)} Salesforce contacts match {subject.describe()}:" if len(found) > 1 else None
         replies: list[Reply] = [head] if head else []
-        replies += [cards.contact_card(m.record, self.link, m.matched_on) for m in found[:10]]
+        for match in found[:10]:
+            card = cards.contact_card(match.record, self.link, match.matched_on)
+            card["actions"] = cards.next_steps(inv.prefix, contact_id=match.record["Id"])
+            replies.append(card)
         return replies
 
     def cmd_cases(self, inv: Invocation) -> list[Reply]:
