@@ -5,8 +5,8 @@ served Omnichannel chats (and 10,000 with --big), printed as one table.
 
 Starts the whole product as tests/plugin_fixtures.Stack does (both simulators with demo data, the
 real bot, POLL_SECONDS=2). For each size, the Rocket.Chat simulator is given that many open chats
-served by bob (`/_sim/open-chats`, made without system messages, as they exist before a bot
-starts), the bot is restarted, and:
+served by bob for an hour (`/_sim/open-chats`, made without system messages, as they exist before a
+bot starts), the bot is restarted, and:
 
 - start-up: the bot's `GET livechat/rooms` calls from its start until 1 s after it connected, and
   its resident memory (VmRSS) then;
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(stack, alice, args.rounds, args.idle)
         seeded = 0
         for size in sizes:
-            stack.rc.open_chats(size - seeded, "bob")
+            stack.rc.open_chats(size - seeded, "bob", age_seconds=3600)  # served an hour ago: nothing to greet
             seeded = size
             lists, rss = run.startup()
             run.chat(True)  # warm: token, describes, role caches

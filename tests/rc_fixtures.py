@@ -51,9 +51,9 @@ class RocketChatSim:
     def reset_calls(self) -> None:
         self._post("/_sim/calls")
 
-    def open_chats(self, count: int, agent: str) -> list[str]:
-        """COUNT open chats already served by AGENT, made without system messages."""
-        return self._post("/_sim/open-chats", {"count": count, "agent": agent})["rooms"]
+    def open_chats(self, count: int, agent: str, age_seconds: float = 0) -> list[str]:
+        """COUNT open chats already served by AGENT, made without system messages, last updated AGE_SECONDS ago."""
+        return self._post("/_sim/open-chats", {"count": count, "agent": agent, "age_seconds": age_seconds})["rooms"]
 
     def drop_websockets(self) -> int:
         return self._post("/_sim/drop-websockets")["dropped"]

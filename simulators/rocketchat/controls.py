@@ -4,6 +4,7 @@ faults, refused logins, dropped websockets, a room's messages, settings)."""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
@@ -145,14 +146,16 @@ def add_routes(app: web.Application) -> None:
         return web.json_response({"ok": True})
 
     async def open_chats(request: web.Request) -> web.Response:
-        """POST {"count": N, "agent": USERNAME}: N open chats that AGENT already serves, made quietly
-        (no system messages), as a busy workspace has them before a bot starts or reconnects."""
+        """POST {"count": N, "agent": USERNAME, "age_seconds": S}: N open chats that AGENT already serves,
+        made quietly (no system messages) and last updated S seconds ago (default 0), as a busy
+        workspace has them before a bot starts or reconnects."""
         body = await _json(request)
         store = request.app["store"]
         agent = store.user_by_name(str(body.get("agent") or ""))
         if agent is None:
             return web.json_response({"success": False, "error": "unknown agent"}, status=400)
         made = []
+        age = float(body.get("age_seconds") or 0)
         for _ in range(int(body.get("count") or 0)):
             n = len(store.visitors) + 1
             visitor = store.add_visitor(
@@ -174,6 +177,8 @@ def add_routes(app: web.Application) -> None:
                     "status": "online",
                 },
             )
+            if age:
+                room["ts"] = room["_updatedAt"] = room["ts"] - dt.timedelta(seconds=age)
             room["servedBy"] = {"_id": agent._id, "username": agent.username, "ts": room["ts"]}
             made.append(room["_id"])
         return web.json_response({"rooms": made})
