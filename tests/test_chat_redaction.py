@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from unit_helpers import BASE64_RUN, PEM
+from unit_helpers import BASE64_RUN, BEGIN_RSA_KEY, PEM
 
 from salesforce_omnichannel.chat import redaction as log_redaction
 
@@ -21,7 +21,7 @@ def test_redact_pem_block_and_long_base64():
 
 
 def test_redact_unterminated_pem_blanks_the_rest():
-    cleaned = log_redaction.redact("paste: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA")
+    cleaned = log_redaction.redact(f"paste: {BEGIN_RSA_KEY}\nMIIEow\nAAAA")
     assert cleaned == f"paste: {log_redaction.REDACTED}"
 
 

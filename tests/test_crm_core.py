@@ -7,6 +7,7 @@ import logging
 import threading
 
 import pytest
+from unit_helpers import BEGIN_KEY
 
 from salesforce_omnichannel.crm import auth as crm_auth
 from salesforce_omnichannel.crm.errors import (
@@ -120,7 +121,7 @@ def test_configuration_problems(org, tmp_path):
     with pytest.raises(CrmConfigError, match="cannot be read"):
         Crm(settings_for(org, private_key_file=str(tmp_path / "missing.key"))).find_contacts(email="a@b.co")
     junk = tmp_path / "junk.key"
-    junk.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    junk.write_text(f"{BEGIN_KEY}\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(CrmConfigError) as err:
         Crm(settings_for(org, private_key_file=str(junk))).find_contacts(email="a@b.co")
     assert "not a key" not in err.value.message and "usable RSA private key" in err.value.message

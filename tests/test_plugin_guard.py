@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from unit_helpers import BEGIN_KEY, BEGIN_RSA_KEY
 
 from plugin_fixtures import BOT, wait_until
 from simulators.rocketchat.people import Admin, Agent, User, Visitor, text_of
@@ -71,8 +72,8 @@ def test_status_for_admins(stack, people):
 @pytest.mark.parametrize(
     "config, expected",
     [
-        ("{'PRIVATE_KEY': '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg'}", "PRIVATE_KEY is refused"),
-        ("{'CONSUMER_KEY': '-----BEGIN RSA PRIVATE KEY-----MIIEvQ'}", "refused"),
+        (f"{{'PRIVATE_KEY': '{BEGIN_KEY}MIIEvQIBADANBg'}}", "PRIVATE_KEY is refused"),
+        (f"{{'CONSUMER_KEY': '{BEGIN_RSA_KEY}MIIEvQ'}}", "refused"),
         ("{'POLL_SECOND': 5}", "Unknown key POLL_SECOND. Did you mean POLL_SECONDS?"),
         ("{'POLL_SECONDS': 0}", "POLL_SECONDS must be from 1 to 3600"),
         ("{'SHOW_CONTACT_ON_ASSIGN': 'maybe'}", "SHOW_CONTACT_ON_ASSIGN must be true or false"),

@@ -40,12 +40,14 @@ def lroom(rid, agent=None, served=None, updated=None, open=True, closed=None, vi
     )
 
 
-# spelled in two pieces, so that no tracked file looks like it holds a key
+# Key headers are joined at run time (with `+`, which the formatter leaves alone), so that no tracked
+# file looks like it holds a key.
+BEGIN_KEY = "-----BEGIN " + "PRIVATE KEY-----"
+BEGIN_RSA_KEY = "-----BEGIN RSA " + "PRIVATE KEY-----"
 PEM = (
-    "-----BEGIN PRIV"
-    "ATE KEY-----\n"
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
-    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
-    "-----END PRIVATE KEY-----"
+    BEGIN_KEY
+    + "\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+    + "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n"
+    + "-----END PRIVATE KEY-----"
 )
 BASE64_RUN = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj" * 4  # 256 chars, no breaks
