@@ -49,6 +49,7 @@ CASE_FIELDS = (
     "CreatedDate",
 )
 LEAD_FIELDS = ("Id", "Name", "FirstName", "LastName", "Company", "Email", "Phone", "Status")
+_FIELDS_OF = {"Contact": CONTACT_FIELDS, "Lead": LEAD_FIELDS}
 CASE_PICKLISTS = ("Status", "Origin", "Priority", "Type", "Reason")
 CONTACT_PICKLISTS = ("LeadSource",)
 PREFIXES = {"001": "Account", "003": "Contact", "00Q": "Lead", "500": "Case", "00T": "Task", "00U": "Event"}
@@ -78,6 +79,16 @@ def task_values(subject: str, body: str, who_id: str | None, what_id: str | None
     return values
 
 
+def _usable_email(email: str | None) -> str:
+    """EMAIL stripped when it can be looked up (an address, short enough for the Email field), else ""."""
+    text = (email or "").strip()
+    return text if text and len(text) <= MAX_EMAIL and "@" in text else ""
+
+
+def _type_of(record: dict) -> str:
+    return str((record.get("attributes") or {}).get("type") or "")
+
+
 def _select(fields: tuple[str, ...]) -> str:
     return ", ".join(fields)
 
@@ -98,75 +109,61 @@ class Crm:
 
     # -- contacts ------------------------------------------------------------------------
     def find_contacts(self, email: str | None = None, phone: str | None = None) -> list[ContactMatch]:
-        email = (email or "").strip()
-        if email and len(email) <= MAX_EMAIL and "@" in email:
-            records = self.client.query(
-                f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
-                "find contact by email",
-            )
-            if records:
-                return [ContactMatch(r, "email") for r in records]
+        usable = _usable_email(email)
+        if usable:
+            found = self._contacts_by_email(usable)
+            if found:
+                return found
         if phone and phones.usable(phone):
-            return [ContactMatch(r, "phone") for r in self._by_phone("Contact", CONTACT_FIELDS, phone)]
+            return [ContactMatch(r, "phone") for r in self._by_phone(("Contact",), phone)]
         return []
 
     def lookup(self, email: str | None, phone: str | None) -> tuple[list[ContactMatch], list[dict]]:
         """Contacts, else open Leads, of a visitor in at most two calls: the contact by email (SOQL: the
         search index lags), then, only when that found nothing, one SOSL search by phone returning
         Contact and Lead together (or, without a phone, the Lead by email)."""
-        email = (email or "").strip()
-        if email and len(email) <= MAX_EMAIL and "@" in email:
-            records = self.client.query(
-                f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
-                "find contact by email",
-            )
-            if records:
-                return [ContactMatch(r, "email") for r in records], []
+        usable = _usable_email(email)
+        if usable:
+            found = self._contacts_by_email(usable)
+            if found:
+                return found, []
         if phone and phones.usable(phone):
-            term = sosl_escape(phones.search_term(phone))
-            hits = self.client.search(
-                f"FIND {{{term}}} IN PHONE FIELDS RETURNING Contact({_select(CONTACT_FIELDS)}), "
-                f"Lead({_select(LEAD_FIELDS)}) LIMIT 50",
-                "find contact or lead by phone",
-            )
-            same = [
-                h
-                for h in hits
-                if phones.same_number(h.get("Phone"), phone) or phones.same_number(h.get("MobilePhone"), phone)
-            ]
-            newest = sorted(same, key=lambda r: r.get("CreatedDate") or "", reverse=True)
-            contacts = [
-                ContactMatch(r, "phone") for r in newest if (r.get("attributes") or {}).get("type") == "Contact"
-            ]
-            leads = [
-                r
-                for r in newest
-                if (r.get("attributes") or {}).get("type") == "Lead" and r.get("Status") != "Closed - Converted"
-            ]
+            hits = self._by_phone(("Contact", "Lead"), phone)
+            contacts = [ContactMatch(r, "phone") for r in hits if _type_of(r) == "Contact"]
+            leads = [r for r in hits if _type_of(r) == "Lead" and r.get("Status") != "Closed - Converted"]
             return contacts, ([] if contacts else leads)
-        if email and len(email) <= MAX_EMAIL and "@" in email:
-            return [], self.find_leads(email, None)
+        if usable:
+            return [], self.find_leads(usable, None)
         return [], []
 
     def find_leads(self, email: str | None = None, phone: str | None = None) -> list[dict]:
-        email = (email or "").strip()
-        if email and len(email) <= MAX_EMAIL and "@" in email:
+        usable = _usable_email(email)
+        if usable:
             records = self.client.query(
-                f"SELECT {_select(LEAD_FIELDS)} FROM Lead WHERE Email = {quote(email)} AND Status != 'Closed - Converted' LIMIT 5",
+                f"SELECT {_select(LEAD_FIELDS)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
                 "find lead by email",
             )
             if records:
                 return records
         if phone and phones.usable(phone):
-            return self._by_phone("Lead", LEAD_FIELDS, phone)
+            return self._by_phone(("Lead",), phone)
         return []
 
-    def _by_phone(self, sobject: str, fields: tuple[str, ...], phone: str) -> list[dict]:
-        """One SOSL search on digits, then an exact comparison of normalised numbers here."""
+    def _contacts_by_email(self, email: str) -> list[ContactMatch]:
+        records = self.client.query(
+            f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
+            "find contact by email",
+        )
+        return [ContactMatch(r, "email") for r in records]
+
+    def _by_phone(self, sobjects: tuple[str, ...], phone: str) -> list[dict]:
+        """One SOSL search on digits returning SOBJECTS, then an exact comparison of normalised numbers
+        here; newest first."""
         term = sosl_escape(phones.search_term(phone))
+        returning = ", ".join(f"{name}({_select(_FIELDS_OF[name])})" for name in sobjects)
         hits = self.client.search(
-            f"FIND {{{term}}} IN PHONE FIELDS RETURNING {sobject}({_select(fields)}) LIMIT 50",
-            f"find {sobject.lower()} by phone",
+            f"FIND {{{term}}} IN PHONE FIELDS RETURNING {returning} LIMIT 50",
+            f"find {' or '.join(name.lower() for name in sobjects)} by phone",
         )
         found = [
             h
