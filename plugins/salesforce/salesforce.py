@@ -30,7 +30,7 @@ from salesforce_omnichannel.chat.cards import Reply
 from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet
 from salesforce_omnichannel.chat.commands import Commands, Invocation
 from salesforce_omnichannel.chat.contacts import KEEP_LINK_SECONDS, VisitorContacts
-from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, RememberedVisitor, Subject, chat_for
+from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, Subject, chat_for, known_visitor
 from salesforce_omnichannel.chat.greeting import closure_payload, greeting
 from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
@@ -220,8 +220,7 @@ class Salesforce(BotPlugin):
 
     def _first_reconcile(self) -> None:
         omni = self._omni()
-        needed = getattr(omni, "follows_needed", lambda: True)()
-        if needed and not self._followed_open_rooms:
+        if omni.follows_needed() and not self._followed_open_rooms:
             # a bot without view-livechat-rooms follows each served room; once per process: the backend
             # re-subscribes what it follows after a reconnect, so a re-activation lists nothing again
             for room in omni.open_rooms():
@@ -380,7 +379,8 @@ class Salesforce(BotPlugin):
             invocation = Invocation(parsed, ctx, prefix, self._remember_case, lambda: status_text(self, self._outbox))
             if parsed.command in ("help", "status"):
                 return Commands(None).run(invocation)  # neither needs Salesforce configured first
-            return Commands(self.crm(), VisitorContacts(self.crm(), self._state)).run(invocation)
+            crm = self.crm()
+            return Commands(crm, VisitorContacts(crm, self._state)).run(invocation)
         except UsageError as exc:
             return [str(exc)]
         except CrmError as exc:
@@ -389,18 +389,8 @@ class Salesforce(BotPlugin):
 
     def _context_of(self, room: LivechatRoom) -> ChatContext:
         """The chat's context: the visitor and contact the greeting remembered, else read from Rocket.Chat."""
-        known = self._state.room_context(room.id) if self._state is not None else {}
-        remembered = known.get("visitor")
-        if isinstance(remembered, dict):
-            visitor = RememberedVisitor.of(
-                Subject(
-                    **{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
-                    name=remembered.get("name") or "",
-                )
-            )
-        else:
-            visitor = self._omni().visitor(room.visitor_id) if room.visitor_id else None
-        return ChatContext(room, visitor, known)
+        known = self._room_context(room.id)
+        return ChatContext(room, known_visitor(known, self._omni(), room.visitor_id), known)
 
     def _admins(self) -> Iterable[str]:
         return getattr(self.bot_config, "BOT_ADMINS", ()) or ()

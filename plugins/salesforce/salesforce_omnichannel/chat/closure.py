@@ -28,8 +28,8 @@ from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, Cr
 from ..crm.operations import task_values
 from . import cards
 from .contacts import VisitorContacts
-from .context import ChatContext, RememberedVisitor, Subject
-from .omnichannel import Omnichannel, TranscriptLine, Visitor
+from .context import ChatContext, Subject, known_visitor
+from .omnichannel import Omnichannel, TranscriptLine
 from .store import OutboxItem
 from .times import utc_iso
 
@@ -60,6 +60,7 @@ class Plan:
     body: str = ""
     notes: tuple[str, ...] = ()
     lead_subject: Subject | None = field(default=None, compare=False)
+    known_leads: tuple[dict, ...] | None = field(default=None, compare=False)  # the greeting's, if it looked
 
     @property
     def mode(self) -> str | None:
@@ -165,10 +166,9 @@ class ClosureSaver:
                 plan = better
                 continue
             progress.pop("intent")
-            self.contacts.remember(plan.lead_subject, contact_id or plan.contact_id)
-            return self._done(
-                item, {"contact_id": contact_id or plan.contact_id, "task_id": task_id, "notes": list(plan.notes)}
-            )
+            saved = contact_id or plan.contact_id
+            self.contacts.remember(plan.lead_subject, saved)
+            return self._done(item, {"contact_id": saved, "task_id": task_id, "notes": list(plan.notes)})
         raise CrmError("Salesforce kept refusing the visitor's details.", "TOO_MANY_REFUSALS")
 
     @staticmethod
@@ -209,16 +209,7 @@ class ClosureSaver:
     def _plan(self, payload: dict) -> Plan:
         room_id = payload["room_id"]
         known = self.context_of_room(room_id) or {}
-        remembered = known.get("visitor")
-        if isinstance(remembered, dict):  # what the greeting read: no second visitors.info
-            visitor: Visitor | None = RememberedVisitor.of(
-                Subject(
-                    **{k: remembered.get(k) for k in ("email", "phone", "visitor_id", "token")},
-                    name=remembered.get("name") or "",
-                )
-            )
-        else:
-            visitor = self.omni.visitor(payload["visitor_id"]) if payload.get("visitor_id") else None
+        visitor = known_visitor(known, self.omni, payload.get("visitor_id"))
         who = ChatContext(None, visitor).subject() or Subject(name=payload.get("visitor_name") or "")
         name = who.name or payload.get("visitor_name") or ""
         case_id = known.get("case_id")
@@ -230,7 +221,8 @@ class ClosureSaver:
                 f"Omnichannel chat {room_id} with {_short(name) or 'a visitor'} ({_short(who.describe())}), "
                 f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}"
             )
-        base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who)
+        looked = tuple(known.get("leads") or ()) if known.get("looked_up") else None
+        base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who, known_leads=looked)
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
         found = self.contacts.find(who, known)
@@ -263,7 +255,10 @@ class ClosureSaver:
     def _without_contact(self, plan: Plan, why: str | None) -> Plan:
         """The Task alone: on the visitor's Lead when there is one, else with the visitor's details in it."""
         who = plan.lead_subject or Subject()
-        leads = self.crm.find_leads(who.email, who.phone) if (who.email or who.phone) else []
+        if plan.known_leads is not None:
+            leads = list(plan.known_leads)  # the greeting looked already: no second search
+        else:
+            leads = self.crm.find_leads(who.email, who.phone) if (who.email or who.phone) else []
         notes = plan.notes + ((why,) if why else ())
         details = f"Visitor: {_short(who.name) or 'unknown'}; email {_short(who.email) or 'none'}; phone {_short(who.phone) or 'none'}."
         if why:

@@ -14,7 +14,7 @@ import time
 from ..crm import phones
 from ..crm.errors import CrmNotFound
 from ..crm.operations import ContactMatch, Crm
-from .context import Subject
+from .context import RememberedVisitor, Subject
 from .store import StateStore
 
 LINKED = "this visitor's earlier chats"  # shown on the card as "Matched on …"
@@ -41,7 +41,7 @@ class VisitorContacts:
         remembered = known.get("contact")
         if isinstance(remembered, dict) and remembered.get("Id") and linked_id in (None, remembered["Id"]):
             return [ContactMatch(remembered, _matched_on(remembered, subject))], []
-        linked = self._linked(subject) if linked_id else None
+        linked = self._linked(subject, linked_id) if linked_id else None
         if linked is not None:
             return [linked], []
         if known.get("looked_up") and not remembered:
@@ -58,13 +58,7 @@ class VisitorContacts:
             time.time(),
             contact_id=contact["Id"] if contact else None,
             data={
-                "visitor": {
-                    "visitor_id": subject.visitor_id,
-                    "token": subject.token,
-                    "name": subject.name,
-                    "email": subject.email,
-                    "phone": subject.phone,
-                },
+                "visitor": RememberedVisitor.stored(subject),
                 "contact": contact,
                 "looked_up": True,
                 "leads": leads[:3],
@@ -85,12 +79,8 @@ class VisitorContacts:
         if self.links is not None and subject is not None and subject.visitor_id and subject.token and contact_id:
             self.links.link_visitor(subject.visitor_id, subject.token, contact_id, time.time())
 
-    def _linked(self, subject: Subject) -> ContactMatch | None:
-        if self.links is None or not (subject.visitor_id and subject.token):
-            return None
-        contact_id = self.links.linked_contact(subject.visitor_id, subject.token)
-        if not contact_id:
-            return None
+    def _linked(self, subject: Subject, contact_id: str) -> ContactMatch | None:
+        """The linked contact, read by id; None (and the link forgotten) when Salesforce no longer has it."""
         try:
             record = self.crm.get_contact(contact_id)
             return ContactMatch(record, _matched_on(record, subject))

@@ -53,6 +53,27 @@ class RememberedVisitor:
             (subject.phone,) if subject.phone else (),
         )
 
+    @staticmethod
+    def stored(subject: Subject) -> dict:
+        """How the room context keeps a visitor (read back by `known_visitor`)."""
+        return {
+            "visitor_id": subject.visitor_id,
+            "token": subject.token,
+            "name": subject.name,
+            "email": subject.email,
+            "phone": subject.phone,
+        }
+
+
+def known_visitor(known: dict, omnichannel: Omnichannel, visitor_id: str | None) -> Visitor | None:
+    """The visitor as the greeting remembered it in the room context (no second `visitors.info`),
+    else as Rocket.Chat has it."""
+    kept = known.get("visitor")
+    if isinstance(kept, dict):
+        fields = {k: kept.get(k) for k in ("email", "phone", "visitor_id", "token")}
+        return RememberedVisitor.of(Subject(**fields, name=kept.get("name") or ""))
+    return omnichannel.visitor(visitor_id) if visitor_id else None
+
 
 @dataclass(frozen=True)
 class ChatContext:
