@@ -29,7 +29,6 @@ if __package__ in (None, ""):
 
 from benchmarks._common import calls_text, table  # noqa: E402  (sets sys.path)
 from salesforce_omnichannel.crm.operations import Crm  # noqa: E402
-from salesforce_omnichannel.crm.settings import SalesforceSettings  # noqa: E402
 from sf_fixtures import Keys, SalesforceSim  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
 
@@ -48,18 +47,6 @@ def short_route(route: str) -> str:
         verb = {"POST": "insert", "PATCH": "update", "GET": "get", "DELETE": "delete"}.get(method, method)
         return f"{verb} {parts[1]}"
     return path if method == "GET" else route
-
-
-def settings_for(sim: SalesforceSim) -> SalesforceSettings:
-    return SalesforceSettings(
-        consumer_key=sim.consumer_key,
-        username=sim.username,
-        auth_url=sim.url + "/services/oauth2/token",
-        audience="https://login.salesforce.com",
-        private_key_file=str(sim.key_path),
-        ca_bundle=sim.ca_cert,
-        timeout_seconds=10,
-    )
 
 
 def short(calls: dict[str, int]) -> str:
@@ -144,7 +131,7 @@ def operations(jane_id: str, case_number: str):
 
 
 def measure(sim: SalesforceSim, runs: int) -> list[list]:
-    settings = settings_for(sim)
+    settings = sim.crm_settings()
     probe = Crm(settings)
     jane_id = probe.find_contacts(email="jane.doe@example.com")[0].record["Id"]
     case_number = probe.contact_cases(jane_id)[0]["CaseNumber"]
@@ -187,7 +174,7 @@ def measure(sim: SalesforceSim, runs: int) -> list[list]:
 
 def concurrent(sim: SalesforceSim, threads: int = 8) -> list[list]:
     """THREADS callers at once on one cold `Crm`: how many mints and describes do they cause?"""
-    settings = settings_for(sim)
+    settings = sim.crm_settings()
     jane_id = Crm(settings).find_contacts(email="jane.doe@example.com")[0].record["Id"]
     rows = []
     for name, op in (

@@ -9,7 +9,7 @@ A handle has `.url`, `.ca_cert`, `.consumer_key`, `.username`, `.key_path`, `.ce
 `.http` (a requests session that trusts only the simulator's certificate) and the `/_sim/`
 controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults()`,
 `expire_sessions()`, `set_api_usage(used, limit)`, `records(sobject)`, `insert(sobject, fields)`,
-`add_user(username, preauthorized, active)`, `hold(routes, phase, count)`, `held()`, `release()`,
+`add_user(username, preauthorized, active)`, `crm_settings(**over)`, `hold(routes, phase, count)`, `held()`, `release()`,
 `token()` (mints one with a fresh JWT), `stop()`.
 """
 
@@ -23,6 +23,7 @@ import jwt
 import pytest
 import requests
 
+from salesforce_omnichannel.crm.settings import SalesforceSettings
 from simulators.certs import make_key_and_certificate
 from simulators.launch import Simulator
 
@@ -153,6 +154,20 @@ class SalesforceSim:
         )
         resp.raise_for_status()
         return resp.json()
+
+    def crm_settings(self, **over) -> SalesforceSettings:
+        """The CRM core's settings for this org (a 10 s request timeout), with OVER changed."""
+        values = dict(
+            consumer_key=self.consumer_key,
+            username=self.username,
+            auth_url=self.url + "/services/oauth2/token",
+            audience="https://login.salesforce.com",
+            private_key_file=str(self.key_path),
+            ca_bundle=self.ca_cert,
+            timeout_seconds=10,
+        )
+        values.update(over)
+        return SalesforceSettings(**values)
 
     def stop(self) -> None:
         self.process.stop()

@@ -19,7 +19,6 @@ from salesforce_omnichannel.crm.errors import (
     CrmValidationError,
 )
 from salesforce_omnichannel.crm.operations import Crm
-from salesforce_omnichannel.crm.settings import SalesforceSettings
 from simulators.certs import make_key_and_certificate
 
 INJECTIONS = [
@@ -34,20 +33,6 @@ INJECTIONS = [
 ]
 
 
-def settings_for(sim, **over) -> SalesforceSettings:
-    values = dict(
-        consumer_key=sim.consumer_key,
-        username=sim.username,
-        auth_url=sim.url + "/services/oauth2/token",
-        audience="https://login.salesforce.com",
-        private_key_file=str(sim.key_path),
-        ca_bundle=sim.ca_cert,
-        timeout_seconds=10,
-    )
-    values.update(over)
-    return SalesforceSettings(**values)
-
-
 @pytest.fixture
 def org(sf_sim):
     sf_sim.reset("demo")
@@ -56,7 +41,7 @@ def org(sf_sim):
 
 @pytest.fixture
 def crm(org):
-    return Crm(settings_for(org))
+    return Crm(org.crm_settings())
 
 
 def test_the_whole_jwt_flow_and_one_mint_per_window(org, crm):
@@ -102,31 +87,31 @@ def test_concurrent_callers_share_one_mint(org, crm):
 )
 def test_refused_logins_tell_the_admin_what_to_fix(org, over, code, words):
     with pytest.raises(CrmAuthError) as err:
-        Crm(settings_for(org, **over)).find_contacts(email="jane.doe@example.com")
+        Crm(org.crm_settings(**over)).find_contacts(email="jane.doe@example.com")
     assert err.value.code == code and words in err.value.message
 
 
 def test_a_wrong_key_and_a_skewed_clock(org, tmp_path, monkeypatch):
     other, _ = make_key_and_certificate(tmp_path, "other")
     with pytest.raises(CrmAuthError) as err:
-        Crm(settings_for(org, private_key_file=str(other))).find_contacts(email="jane.doe@example.com")
+        Crm(org.crm_settings(private_key_file=str(other))).find_contacts(email="jane.doe@example.com")
     assert "certificate uploaded to the Connected App must match" in err.value.message
     monkeypatch.setattr(crm_auth, "ASSERTION_LIFETIME", -60)
     with pytest.raises(CrmAuthError) as late:
-        Crm(settings_for(org)).find_contacts(email="jane.doe@example.com")
+        Crm(org.crm_settings()).find_contacts(email="jane.doe@example.com")
     assert "clock" in late.value.message
 
 
 def test_configuration_problems(org, tmp_path):
     with pytest.raises(CrmConfigError, match="cannot be read"):
-        Crm(settings_for(org, private_key_file=str(tmp_path / "missing.key"))).find_contacts(email="a@b.co")
+        Crm(org.crm_settings(private_key_file=str(tmp_path / "missing.key"))).find_contacts(email="a@b.co")
     junk = tmp_path / "junk.key"
     junk.write_text(f"{BEGIN_KEY}\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(CrmConfigError) as err:
-        Crm(settings_for(org, private_key_file=str(junk))).find_contacts(email="a@b.co")
+        Crm(org.crm_settings(private_key_file=str(junk))).find_contacts(email="a@b.co")
     assert "not a key" not in err.value.message and "usable RSA private key" in err.value.message
     with pytest.raises(CrmConfigError, match="CA_BUNDLE"):
-        Crm(settings_for(org, ca_bundle="")).find_contacts(email="a@b.co")  # the system's CAs don't know the simulator
+        Crm(org.crm_settings(ca_bundle="")).find_contacts(email="a@b.co")  # the system's CAs don't know the simulator
 
 
 def test_find_by_email_is_one_query_and_case_insensitive(org, crm):
@@ -241,7 +226,7 @@ def test_no_secret_in_logs_reprs_or_errors(org, crm, caplog):
     token = crm.client.auth.session().token
     key_body = org.key_path.read_text().splitlines()[1]
     try:
-        Crm(settings_for(org, audience="https://evil.example.com")).find_contacts(email="a@b.co")
+        Crm(org.crm_settings(audience="https://evil.example.com")).find_contacts(email="a@b.co")
     except CrmAuthError as exc:
         text = f"{exc} {exc!r} {exc.admin_detail}"
         assert token not in text and key_body not in text

@@ -11,7 +11,6 @@ import datetime as dt
 import re
 
 import pytest
-from test_crm_core import settings_for
 
 from salesforce_omnichannel.crm import closure as crm_closure
 from salesforce_omnichannel.crm.client import SalesforceClient
@@ -74,7 +73,7 @@ def shape(statement: str) -> str:
 @pytest.fixture(scope="module")
 def produced(sf_sim):
     sf_sim.reset("demo")
-    settings = settings_for(sf_sim)
+    settings = sf_sim.crm_settings()
     client = Recording(settings)
     crm = Crm(settings, client)
     jane = crm.find_contacts(email="jane.doe@example.com")[0].record

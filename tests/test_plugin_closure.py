@@ -9,7 +9,6 @@ import time
 
 import pytest
 from rc_omnichannel import TranscriptLine, Visitor
-from test_crm_core import settings_for
 
 from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet, subject_line
 from salesforce_omnichannel.chat.contacts import VisitorContacts
@@ -48,7 +47,7 @@ def org(sf_sim):
 
 @pytest.fixture
 def crm(org):
-    return Crm(settings_for(org))
+    return Crm(org.crm_settings())
 
 
 def item(room="RCLOSE1", name="Guest"):
