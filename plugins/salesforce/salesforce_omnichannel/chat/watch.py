@@ -78,13 +78,14 @@ class ChatWatch:
                 newest = room.updated_at
         if newest != open_since:
             self._set_watermark(WM_OPEN, newest)
-        closed_since = self._watermark(WM_CLOSED) or self._now()
+        stored = self._watermark(WM_CLOSED)
+        closed_since = stored or self._now()
         newest = closed_since
         for room in self._omni.closed_rooms(since=self._from(closed_since, previous)):
             self.closed(room)
             if room.closed_at and room.closed_at > newest:
                 newest = room.closed_at
-        if newest != self._watermark(WM_CLOSED):
+        if newest != stored:
             self._set_watermark(WM_CLOSED, newest)
 
     @staticmethod

@@ -53,20 +53,19 @@ def write(
 ) -> tuple[str | None, str | None]:
     """Create (no CONTACT_ID) or update the contact and create the Task, all or nothing, in one call;
     returns (contact id, task id)."""
+    creating = contact is not None and contact_id is None
     subrequests = []
-    if contact is not None and contact_id is None:
+    if creating:
         subrequests.append(crm_composite.SubRequest("contact", "POST", "sobjects/Contact", contact))
     elif contact:
         subrequests.append(crm_composite.SubRequest("contact", "PATCH", f"sobjects/Contact/{contact_id}", contact))
     if task is not None:
-        body = dict(task)
-        if contact is not None and contact_id is None:
-            body["WhoId"] = "@{contact.id}"
+        body = {**task, "WhoId": "@{contact.id}"} if creating else dict(task)
         subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
     if not subrequests:
         return contact_id, None
     results = crm_composite.run(crm.client, subrequests, "save closed chat")
-    created = (results.get("contact") or {}).get("id") if contact is not None and contact_id is None else contact_id
+    created = (results.get("contact") or {}).get("id") if creating else contact_id
     return created, (results.get("task") or {}).get("id") if task is not None else None
 
 
