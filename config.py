@@ -22,7 +22,7 @@ def _fail(message: str) -> None:
 
 
 BACKEND = "RocketChat"
-BOT_EXTRA_BACKEND_DIR = str(_HERE / "backends")
+BOT_EXTRA_BACKEND_DIR = str(_HERE / "backends" / "rocketchat" / ".errbot")  # hidden from plugin scans: see its .plug
 # `BOT_EXTRA_PLUGIN_DIR` (`:`-separated) replaces the default `plugins/` (the tests load a probe plugin alone).
 BOT_EXTRA_PLUGIN_DIR = [
     str(Path(p).resolve()) for p in (_env("BOT_EXTRA_PLUGIN_DIR") or str(_HERE / "plugins")).split(os.pathsep) if p

@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.backend_requests [--repeat 10] [--reconnects 5]
 
 Starts `python -m simulators.rocketchat --seed demo --rate-limit 1000` and the real bot
-(`errbot -c config.py`, only the test probe plugin from tests/bot_plugins loaded), then plays alice
-and carol through Rocket.Chat's own API (simulators.rocketchat.people).
+(`errbot -c config.py`, only the test probe plugin loaded, written by tests/probe_plugin.py), then
+plays alice and carol through Rocket.Chat's own API (simulators.rocketchat.people).
 
 Call counts come from the simulator's `/_sim/calls` counter, which counts every `/api/v1/` request
 by route but not by user. The people's own REST calls in each scenario are known exactly (each
@@ -32,13 +32,13 @@ if __package__ in (None, ""):
 
 import requests  # noqa: E402
 
-from benchmarks._common import ROOT, calls_text, ms, new_line, summary, table, wait_until  # noqa: E402  (sets sys.path)
+from benchmarks._common import calls_text, ms, new_line, summary, table, wait_until  # noqa: E402  (sets sys.path)
 from bot_fixtures import CONNECTED, bot_env, launch_bot  # noqa: E402
+from probe_plugin import probe_plugin_dir  # noqa: E402
 from simulators.launch import Simulator  # noqa: E402
 from simulators.rocketchat.people import User  # noqa: E402
 
 BOT = "salesforce-bot"
-PROBE_DIR = str(ROOT / "tests" / "bot_plugins")
 SEND = "POST chat.sendMessage"
 
 
@@ -195,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
         rc = Rc(sim.url)
         t0 = time.monotonic()
         rc.reset_calls()
-        bot = launch_bot(bot_env(sim.url, BOT, "bot-pass", data_dir, {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR}))
+        bot = launch_bot(
+            bot_env(
+                sim.url,
+                BOT,
+                "bot-pass",
+                data_dir,
+                {"BOT_EXTRA_PLUGIN_DIR": probe_plugin_dir(Path(data_dir) / "plugins")},
+            )
+        )
         started.append(bot)
         startup_s = time.monotonic() - t0
         time.sleep(0.5)

@@ -1,7 +1,7 @@
 """The real bot (`errbot -c config.py`) against the loopback Rocket.Chat, over real sockets.
 
-One simulator and one bot per module (the probe plugin in tests/bot_plugins adds cards, long
-replies, self-posts and an Omnichannel event log); people are played through Rocket.Chat's own API
+One simulator and one bot per module (the probe plugin, written at run time by tests/probe_plugin.py,
+adds cards, long replies, self-posts and an Omnichannel event log); people are played through Rocket.Chat's own API
 (simulators.rocketchat.people). Bot replies are read back from the simulator's store, not from the bot.
 """
 
@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from bot_fixtures import bot_env, launch_bot
-from simulators.launch import ROOT, Simulator
+from probe_plugin import probe_plugin_dir
+from simulators.launch import Simulator
 from simulators.rocketchat.people import Agent, User, Visitor, text_of
 
 BOT = "salesforce-bot"
-PROBE_DIR = str(ROOT / "tests" / "bot_plugins")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,13 @@ def rc():
 @pytest.fixture(scope="module")
 def bot(rc, tmp_path_factory):
     proc = launch_bot(
-        bot_env(rc.url, BOT, "bot-pass", str(tmp_path_factory.mktemp("bot-data")), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR})
+        bot_env(
+            rc.url,
+            BOT,
+            "bot-pass",
+            str(tmp_path_factory.mktemp("bot-data")),
+            {"BOT_EXTRA_PLUGIN_DIR": probe_plugin_dir(tmp_path_factory.mktemp("plugins"))},
+        )
     )
     yield proc
     proc.stop()
@@ -187,7 +193,14 @@ def test_a_command_posted_while_the_websocket_is_down_is_answered_once(rc, bot):
 
 def test_bad_credentials_stop_the_bot_with_a_clear_line(rc, tmp_path):
     proc = launch_bot(
-        bot_env(rc.url, BOT, "wrong-password", str(tmp_path), {"BOT_EXTRA_PLUGIN_DIR": PROBE_DIR}), wait_for=None
+        bot_env(
+            rc.url,
+            BOT,
+            "wrong-password",
+            str(tmp_path),
+            {"BOT_EXTRA_PLUGIN_DIR": probe_plugin_dir(tmp_path / "plugins")},
+        ),
+        wait_for=None,
     )
     try:
         line = proc.wait_for_line("refused the bot's credentials", 60)

@@ -63,7 +63,7 @@ def test_password_login_settings(tmp_path):
     assert "SALESFORCE_NOT_A_KEY" not in cfg and "SALESFORCE_USERNAME" not in cfg
     assert (tmp_path / "data").is_dir()
     assert cfg["BOT_EXTRA_PLUGIN_DIR"] == [str(ROOT / "plugins")]
-    assert cfg["BOT_EXTRA_BACKEND_DIR"] == str(ROOT / "backends")
+    assert cfg["BOT_EXTRA_BACKEND_DIR"] == str(ROOT / "backends" / "rocketchat" / ".errbot")
 
 
 def test_personal_access_token_settings(tmp_path):

@@ -14,7 +14,7 @@ def test_errbot_loads_the_rocketchat_backend(tmp_path):
     config = types.ModuleType("config")
     for name, value in {
         "BACKEND": "RocketChat",
-        "BOT_EXTRA_BACKEND_DIR": str(ROOT / "backends"),
+        "BOT_EXTRA_BACKEND_DIR": str(ROOT / "backends" / "rocketchat" / ".errbot"),
         "BOT_EXTRA_PLUGIN_DIR": None,
         "BOT_DATA_DIR": str(tmp_path),
         "BOT_LOG_FILE": None,

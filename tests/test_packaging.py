@@ -101,7 +101,7 @@ def test_the_wheels_hold_the_plugin_the_package_and_the_backend(operator_venv):
         text=True,
     ).stdout.strip()
     assert (Path(site) / "errbot_salesforce" / "salesforce.plug").is_file()
-    assert (Path(site) / "errbot_backend_rocketchat" / "rocketchat.plug").is_file()
+    assert (Path(site) / "errbot_backend_rocketchat" / ".errbot" / "rocketchat.plug").is_file()
     assert not (Path(site) / "crm.py").exists() and not (Path(site) / "phones.py").exists()
 
 

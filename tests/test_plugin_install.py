@@ -1,17 +1,20 @@
 """An Errbot operator adds the plugin to a bot of their own, without this repository's config.py:
-by copying `plugins/salesforce` into BOT_EXTRA_PLUGIN_DIR, or with `!repos install` from a git
-repository holding the plugin. Each bot runs on Errbot's own Test backend (no Omnichannel) in a
+by copying `plugins/salesforce` into BOT_EXTRA_PLUGIN_DIR, or with `!repos install` of this whole
+repository. Each bot runs on Errbot's own Test backend (no Omnichannel) in a
 separate Python process whose path holds nothing of this repository."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from errbot.utils import collect_roots
 
 from simulators.launch import ROOT
 
@@ -114,26 +117,52 @@ def test_a_copied_plugin_works_in_an_operators_bot_on_the_test_backend(tmp_path,
     assert "Traceback" not in log and "BEGIN" not in log
 
 
-def test_repos_install_from_a_git_repository_offline(tmp_path, start_sf_sim):
+def repository_copy(dest: Path) -> Path:
+    """This repository as an operator would clone it: its tracked files (and new ones not ignored) in a git
+    repository of their own, so nothing built or run here (venvs, data, wheels) comes along."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / name, dest / name)
+    git = ["git", "-c", "user.name=ops", "-c", "user.email=ops@example.com", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q", str(dest)], check=True)
+    subprocess.run([*git, "-C", str(dest), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(dest), "commit", "-qm", "errbot-salesforce-omnichannel"], check=True)
+    return dest
+
+
+def test_errbots_plugin_scan_of_the_repository_finds_the_salesforce_plugin_alone(tmp_path):
+    repo = repository_copy(tmp_path / "repo")
+    assert collect_roots([str(repo)]) == [str(repo / "plugins" / "salesforce")]
+    assert sorted(p.relative_to(repo).as_posix() for p in repo.glob("**/*.plug")) == [
+        "backends/rocketchat/.errbot/rocketchat.plug",  # hidden: only BOT_EXTRA_BACKEND_DIR or the wheel names it
+        "plugins/salesforce/salesforce.plug",
+    ]
+
+
+def test_repos_install_of_the_whole_repository_offline(tmp_path, start_sf_sim):
     sim = start_sf_sim("demo")
-    repo = tmp_path / "err-salesforce"
-    shutil.copytree(ROOT / "plugins" / "salesforce", repo, ignore=shutil.ignore_patterns("__pycache__"))
-    git = ["git", "-c", "user.name=ops", "-c", "user.email=ops@example.com", "-c", "init.defaultBranch=master"]
-    subprocess.run([*git, "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "Salesforce plugin"], check=True)
+    repo = repository_copy(tmp_path / "errbot-salesforce-omnichannel")
     replies, log = run_operator_bot(
         tmp_path,
         "",
-        [
-            f"!repos install {repo}",
-            "!salesforce contact priya@initech.example",
-        ],
+        [f"!repos install {repo}", "!salesforce contact priya@initech.example", "!status plugins"],
         salesforce_env(sim),
     )
-    installed = "\n".join(replies[0]["replies"])
-    assert "installed correctly" in installed and "Removing" not in installed
-    assert "Contact: Priya Patel" in "\n".join(replies[1]["replies"])
+    by_command = {r["command"]: "\n".join(r["replies"]) for r in replies}
+    installed = by_command[f"!repos install {repo}"]
+    assert "installed correctly" in installed and "errors" not in installed and "Removing" not in installed
+    assert "Contact: Priya Patel" in by_command["!salesforce contact priya@initech.example"]
+    plugins = by_command["!status plugins"]
+    assert re.search(r"\bA\W+Salesforce\b", plugins), plugins  # activated
+    assert "RocketChat" not in plugins and "Probe" not in plugins
+    assert "Traceback" not in log
 
 
 def test_settings_to_fix_are_named_in_the_log_in_status_and_to_the_admins(tmp_path, start_sf_sim):
