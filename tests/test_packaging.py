@@ -111,6 +111,27 @@ def test_errbot_finds_the_backend_through_its_entry_point(operator_venv, tmp_pat
     subprocess.run([str(errbot), "--init"], cwd=tmp_path, check=True, capture_output=True, text=True, timeout=120)
     listed = subprocess.run([str(errbot), "-l"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "RocketChat" in listed.stdout, listed.stdout + listed.stderr
+    loaded = subprocess.run(
+        [
+            str(python),
+            "-I",
+            "-c",
+            "import inspect, sys; from errbot.backend_plugin_manager import BackendPluginManager; "
+            "from errbot.core import ErrBot; "
+            "m = BackendPluginManager(None, 'errbot.backends', 'RocketChat', ErrBot, '/nonexistent'); "
+            "info = m.plugin_info; "
+            "sys.path.append(str(info.location.parent)); "
+            "classes = info.load_plugin_classes('errbot.backends', ErrBot); "
+            "print(classes[0][0], inspect.getfile(classes[0][1]))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    name, _, where = loaded.stdout.strip().partition(" ")
+    assert name == "RocketChatBackend", loaded.stdout + loaded.stderr
+    assert where.endswith("errbot_backend_rocketchat/rocketchat.py")  # the wheel's code, through its hidden .plug
 
 
 def test_a_pip_installed_plugin_answers_a_lookup_beside_a_plugin_with_a_crm_module(
