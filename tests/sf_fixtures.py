@@ -133,6 +133,16 @@ class SalesforceSim:
     def insert(self, sobject: str, fields: dict) -> str:
         return self._post(f"/_sim/records/{sobject}", fields)["id"]
 
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete through the REST API, as a user's delete or the losing side of a merge does (recycle bin)."""
+        token = self.token()
+        resp = self.http.delete(
+            f"{token['instance_url']}/services/data/v59.0/sobjects/{sobject}/{record_id}",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            timeout=10,
+        )
+        assert resp.status_code == 204, resp.text
+
     def add_user(self, username: str, preauthorized: bool = True, active: bool = True) -> None:
         self._post("/_sim/users", {"username": username, "preauthorized": preauthorized, "active": active})
 

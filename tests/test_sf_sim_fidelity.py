@@ -194,6 +194,28 @@ def test_validation_errors(org):
     assert len(number) == 8 and number.isdigit()
 
 
+def test_a_deleted_record_is_in_the_recycle_bin_not_unknown(org):
+    """A deleted (or merged-away) record: read or changed by id, 404 ENTITY_IS_DELETED; pointed at by a
+    lookup, 400 ENTITY_IS_DELETED; left out of queries. An id that never existed stays NOT_FOUND."""
+    sf = client(org)
+    gone = sf.Contact.create({"LastName": "Merged Away", "Email": "merged@example.com"})["id"]
+    sf.Contact.delete(gone)
+    deleted = [{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}]
+    with pytest.raises(SalesforceResourceNotFound) as read:
+        sf.Contact.get(gone)
+    assert read.value.content == deleted
+    with pytest.raises(SalesforceResourceNotFound) as changed:
+        sf.Contact.update(gone, {"Phone": "+1 415 555 0100"})
+    assert changed.value.content == deleted
+    with pytest.raises(SalesforceMalformedRequest) as pointed:
+        sf.Task.create({"Subject": "Chat", "WhoId": gone})
+    assert pointed.value.content == deleted
+    assert sf.query(f"SELECT Id FROM Contact WHERE Id = '{gone}'")["totalSize"] == 0
+    with pytest.raises(SalesforceResourceNotFound) as never:
+        sf.Contact.get("003000000000000AAA")
+    assert never.value.content[0]["errorCode"] == "NOT_FOUND"
+
+
 def test_sessions_expire_after_the_timeout_from_last_use(start_sf_sim):
     sim = start_sf_sim(session_timeout_minutes=0.02)  # 1.2 s
     token = sim.token()["access_token"]

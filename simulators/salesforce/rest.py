@@ -365,8 +365,7 @@ async def sobjects(request: web.Request, org: Org, version: str, parts: list[str
         org.store.update(sobject, record_id, await _json_body(request))
         return None, 204
     if method == "DELETE":
-        record = org.store.get(sobject, record_id)
-        org.store.records[sobject].pop(record["Id"], None)
+        org.store.delete(sobject, record_id)
         return None, 204
     raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,PATCH,DELETE")
 

@@ -68,6 +68,9 @@ class Store:
         self.user_id = self.new_id("User")
         self.changed_at: dict[str, float] = {}  # record id -> when it was last written (for the search index's lag)
         self.rules: list[tuple[str, str, str, str]] = []  # validation rules: (sobject, field, refused text, message)
+        # deleted records stay in the recycle bin (15-character id -> object): reading, changing or pointing a
+        # lookup at one is refused with ENTITY_IS_DELETED, where an id that never existed is NOT_FOUND
+        self.recycle_bin: dict[str, str] = {}
 
     def new_id(self, sobject: str) -> str:
         n = next(self._counter)
@@ -92,9 +95,18 @@ class Store:
         if not ID_RE.match(record_id or ""):
             raise SfError(400, "MALFORMED_ID", f"{sobject} ID: id value of incorrect type: {record_id}", ["Id"])
         found = self.find(record_id)
+        if found is None and self.recycle_bin.get(record_id[:15]) == sobject:
+            raise SfError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
         if found is None or found[0] != sobject:
             raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
         return found[1]
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Into the recycle bin, as a user's delete or the losing side of a merge does."""
+        with self.lock:
+            record = self.get(sobject, record_id)
+            self.records[sobject].pop(record["Id"], None)
+            self.recycle_bin[record["Id"][:15]] = sobject
 
     # -- writes --------------------------------------------------------------------------
     def create(self, sobject: str, values: dict, when: dt.datetime | None = None) -> dict:
@@ -223,6 +235,8 @@ class Store:
                 target = self.find(value) if ID_RE.match(value) else None
                 if not ID_RE.match(value):
                     raise SfError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [name])
+                if target is None and value[:15] in self.recycle_bin:
+                    raise SfError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
                 if target is None or (f.reference_to and target[0] not in f.reference_to and target[0] != "User"):
                     raise SfError(
                         400, "INVALID_CROSS_REFERENCE_KEY", f"{f.label}: id value of incorrect type: {value}", [name]
