@@ -216,3 +216,25 @@ def test_an_agent_with_several_chats_names_one(stack, alice):
     finally:
         jane.close()
         john.close()
+
+
+def test_a_contact_merged_away_during_the_chat_gives_way_to_the_survivor(stack, alice):
+    """An admin merges duplicates while the chat is open: the contact the greeting found is deleted.
+    The next case and the transcript go to the surviving contact; the agent is not asked to retry."""
+    mia = stack.sf.insert("Contact", {"FirstName": "Mia", "LastName": "Merge", "Email": "mia@merge.example"})
+    visitor, rid, mark = start_chat(stack, alice, "Mia Merge", email="mia@merge.example")
+    try:
+        alice.wait_for_reply(alice.dm(BOT), BOT, mark, contains="Mia Merge is already a Salesforce Contact")
+        survivor = stack.sf.insert("Contact", {"FirstName": "Mia", "LastName": "Merge", "Email": "mia@merge.example"})
+        stack.sf.delete("Contact", mia)
+        created = stack.ask(alice, rid, '!salesforce create-case --subject "After the merge"', contains="created for")
+        assert "created for Mia Merge" in text_of(created)
+        [case] = records(stack, "Case", Subject="After the merge")
+        assert case["ContactId"] == survivor
+        visitor.say("thanks")
+        alice.close_chat(rid)
+        [task] = wait_until(lambda: records(stack, "Task", WhoId=survivor), what="the transcript Task")
+    finally:
+        visitor.close()
+    assert task["WhatId"] == case["Id"] and "thanks" in task["Description"]
+    assert records(stack, "Contact", Email="mia@merge.example") == [records(stack, "Contact", Id=survivor)[0]]

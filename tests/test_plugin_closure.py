@@ -60,13 +60,14 @@ def item(room="RCLOSE1", name="Guest"):
 
 
 def saver(crm, visitor, case=None, saved=None, autosave=True, transcript=True, grace=0.0, clock=time.time, links=None):
+    """A saver; with LINKS (a state store) the room context is the store's, else only CASE is known."""
     progress_log = saved if saved is not None else []
     return ClosureSaver(
         VisitorContacts(crm, links),
         FakeOmni(visitor),
         autosave,
         transcript,
-        lambda room: {"case_id": case},
+        links.room_context if links is not None else (lambda room: {"case_id": case}),
         lambda it: progress_log.append(dict(it.progress)),
         grace,
         clock,
@@ -270,4 +271,78 @@ def test_a_link_to_a_deleted_contact_is_forgotten_and_the_visitor_looked_up_agai
         Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok")
     )
     assert [m.record["Id"] for m in found] == [jane["Id"]] and links.linked_contact("v1", "tok") is None
+    links.close()
+
+
+def greeted(links, crm, room, subject, case_id=None):
+    """What the greeting leaves for the closure: the room's contact (and leads), the visitor's link."""
+    contacts = VisitorContacts(crm, links)
+    found, leads = contacts.lookup(subject)
+    contacts.remember_room(room, subject, found, leads)
+    if case_id:
+        links.set_room_context(room, time.time(), case_id=case_id)
+    return found, leads
+
+
+def test_a_contact_merged_away_during_the_chat_gets_the_transcript_on_the_survivor(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    jane = next(r for r in org.records("Contact") if r["Email"] == "jane.doe@example.com")
+    subject = Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok")
+    greeted(links, crm, "RMERGE", subject)
+    assert links.room_context("RMERGE")["contact_id"] == jane["Id"] and links.linked_contact("v1", "tok") == jane["Id"]
+    survivor = org.insert("Contact", {"FirstName": "Jane", "LastName": "Doe", "Email": "jane.doe@example.com"})
+    org.delete("Contact", jane["Id"])  # the merge keeps the survivor and deletes the other
+    contacts = ids(org, "Contact")
+    result = saver(crm, visitor("Jane Doe", ["jane.doe@example.com"]), links=links).run(item("RMERGE"))
+    task = next(r for r in org.records("Task") if r["Id"] == result["task_id"])
+    assert task["WhoId"] == survivor == result["contact_id"] and new_records(org, "Contact", contacts) == []
+    assert links.linked_contact("v1", "tok") == survivor and links.room_context("RMERGE")["contact_id"] != jane["Id"]
+    links.close()
+
+
+def test_a_contact_deleted_during_the_chat_is_saved_anew_with_its_transcript(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    priya = next(r for r in org.records("Contact") if r["Email"] == "priya@initech.example")
+    subject = Subject(email="priya@initech.example", name="Priya Patel", visitor_id="v1", token="tok")
+    greeted(links, crm, "RGONE", subject)
+    org.delete("Contact", priya["Id"])
+    contacts = ids(org, "Contact")
+    result = saver(crm, visitor("Priya Patel", ["priya@initech.example"]), links=links).run(
+        item("RGONE", "Priya Patel")
+    )
+    [made] = new_records(org, "Contact", contacts)
+    assert made["Email"] == "priya@initech.example" and result["contact_id"] == made["Id"]
+    assert next(r for r in org.records("Task") if r["Id"] == result["task_id"])["WhoId"] == made["Id"]
+    links.close()
+
+
+def test_a_case_deleted_during_the_chat_leaves_the_task_on_the_contact_without_it(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    jane = next(r for r in org.records("Contact") if r["Email"] == "jane.doe@example.com")
+    case = next(r for r in org.records("Case") if r["ContactId"] == jane["Id"])
+    subject = Subject(email="jane.doe@example.com", name="Jane Doe", visitor_id="v1", token="tok")
+    greeted(links, crm, "RCASE", subject, case_id=case["Id"])
+    org.delete("Case", case["Id"])
+    result = saver(crm, visitor("Jane Doe", ["jane.doe@example.com"]), links=links).run(item("RCASE"))
+    task = next(r for r in org.records("Task") if r["Id"] == result["task_id"])
+    assert task["WhoId"] == jane["Id"] and task["WhatId"] is None
+    assert result["notes"] == ["the chat's case no longer exists in Salesforce"]
+    assert links.room_context("RCASE")["case_id"] is None  # a later attempt does not meet it again
+    links.close()
+
+
+def test_a_lead_deleted_during_the_chat_is_searched_again(org, crm, tmp_path):
+    links = SqliteStateStore(tmp_path / "links.sqlite3")
+    lead = org.insert(
+        "Lead", {"FirstName": "Lee", "LastName": "Lead", "Company": "Lead Co", "Email": "lee@leadco.example"}
+    )
+    subject = Subject(email="lee@leadco.example", name="Lee Lead", visitor_id="v1", token="tok")
+    found, leads = greeted(links, crm, "RLEAD", subject)
+    assert found == [] and [x["Id"] for x in leads] == [lead]
+    org.delete("Lead", lead)
+    result = saver(crm, visitor("Lee Lead", ["lee@leadco.example"]), autosave=False, links=links).run(
+        item("RLEAD", "Lee Lead")
+    )
+    task = next(r for r in org.records("Task") if r["Id"] == result["task_id"])
+    assert task["WhoId"] is None and "lee@leadco.example" in task["Description"]
     links.close()

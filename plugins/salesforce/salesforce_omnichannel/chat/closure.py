@@ -11,7 +11,9 @@ contact and the Task travel in one allOrNone composite call, so either both exis
 
 The transcript is never lost to the visitor's data: values are fitted to the org's field lengths,
 a value Salesforce refuses is left out, and if the contact still cannot be saved the Task is
-logged on the matching Lead, or alone with the visitor's details; `notes` tell the agent.
+logged on the matching Lead, or alone with the visitor's details; `notes` tell the agent. A record
+the chat remembered (its contact, Lead or case) that was deleted or merged away in Salesforce during
+the chat is forgotten, and the visitor looked up afresh.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 TRANSCRIPT_SUBJECT = "Chat transcript: {name} ({when}) [{room}]"
 NAME_IN_TEXT = 120  # a visitor's name or address is cut here in the Task's text: the conversation must fit
 MAX_REPLANS = 4
+# a record the write points at no longer exists: in the recycle bin (a delete, or the losing side of a
+# merge), or purged; a missing contact updated by id answers NOT_FOUND
+GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY")
 
 
 class NotYet(Exception):
@@ -99,6 +104,11 @@ def _short(text: str | None, limit: int = NAME_IN_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _record_gone(exc: CrmError) -> bool:
+    """The write pointed at a record Salesforce no longer has (the contact's own update answers NOT_FOUND)."""
+    return exc.code in GONE or (exc.ref == "contact" and isinstance(exc, CrmNotFound))
+
+
 def _known_refusal(exc: CrmError) -> bool:
     """True when Salesforce certainly saved nothing (a refusal, or the call never left)."""
     return exc.ref is not None or isinstance(exc, (CrmValidationError, CrmAuthError, CrmConfigError, CrmNotFound))
@@ -144,7 +154,9 @@ class ClosureSaver:
                 log.info("Closed chat %s: an earlier attempt had saved it; nothing written again", item.room_id)
                 return self._done(item, found)
             self.save_progress(item)
-        plan = self._plan(self._complete(item))
+        payload = self._complete(item)
+        plan = self._plan(payload)
+        looked_afresh = False
         for _ in range(MAX_REPLANS):
             progress["intent"] = {
                 "at": self.clock(),
@@ -160,6 +172,10 @@ class ClosureSaver:
                     raise  # outcome unknown: the intent stays, the next attempt looks before writing
                 progress.pop("intent")
                 self.save_progress(item)
+                if _record_gone(exc):
+                    plan = self._without_gone_record(payload, plan, looked_afresh)
+                    looked_afresh = True
+                    continue
                 better = self._degrade(plan, exc) if exc.ref == "contact" else None
                 if better is None:
                     raise
@@ -278,6 +294,30 @@ class ClosureSaver:
             return plan
         subject, body = self.crm.fit_task(plan.subject, plan.body)
         return replace(plan, subject=subject, body=body)
+
+    def _without_gone_record(self, payload: dict, plan: Plan, looked_afresh: bool) -> Plan:
+        """Salesforce no longer has a record the plan points at. First the chat's contact, Lead and the
+        visitor's link are forgotten and the visitor looked up afresh; when that finds the same person
+        (or has been done), the gone record is the chat's case, and the Task goes without it."""
+        room_id = payload["room_id"]
+        if not looked_afresh and (plan.contact_id or plan.who_id):
+            log.info(
+                "Closed chat %s: a record it remembered was deleted or merged in Salesforce; looking again", room_id
+            )
+            self.contacts.forget(room_id, plan.lead_subject)
+            fresh = self._plan(payload)
+            if (fresh.contact_id, fresh.who_id) != (plan.contact_id, plan.who_id) or not fresh.what_id:
+                return fresh
+            plan = fresh
+        if plan.what_id:
+            log.info(
+                "Closed chat %s: its case %s was deleted in Salesforce; the transcript goes without it",
+                room_id,
+                plan.what_id,
+            )
+            self.contacts.forget_case(room_id)
+            return replace(plan, what_id=None, notes=plan.notes + ("the chat's case no longer exists in Salesforce",))
+        raise CrmError("A record this chat refers to no longer exists in Salesforce.", "ENTITY_IS_DELETED")
 
     def _degrade(self, plan: Plan, exc: CrmError) -> Plan | None:
         """A plan without what Salesforce refused in the contact; None when nothing is left to drop."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..crm.errors import CrmValidationError
+from ..crm.errors import CrmError, CrmValidationError
 from ..crm.operations import ContactMatch, Crm
 from . import cards
 from .args import Parsed, UsageError, usage
@@ -109,7 +109,17 @@ class Commands:
 
     # -- commands ------------------------------------------------------------------------
     def run(self, inv: Invocation) -> list[Reply]:
-        return getattr(self, BY_NAME[inv.parsed.command].handler)(inv)
+        handler = getattr(self, BY_NAME[inv.parsed.command].handler)
+        try:
+            return handler(inv)
+        except CrmError as exc:
+            if exc.code != "ENTITY_IS_DELETED" or not inv.ctx.room_id:
+                raise
+            # the contact the chat remembered was deleted or merged away in Salesforce meanwhile: once more,
+            # with the visitor looked up afresh (a refused write saved nothing, so nothing is made twice)
+            self.contacts.forget(inv.ctx.room_id, inv.ctx.subject())
+            inv.ctx = replace(inv.ctx, known=None)
+            return handler(inv)
 
     def cmd_status(self, inv: Invocation) -> list[Reply]:
         return [inv.status()]

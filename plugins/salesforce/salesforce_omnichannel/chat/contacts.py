@@ -75,6 +75,21 @@ class VisitorContacts:
                 room_id, time.time(), contact_id=record.get("Id"), data={"contact": record, "looked_up": True}
             )
 
+    def forget(self, room_id: str, subject: Subject | None) -> None:
+        """The visitor's records were deleted or merged away in Salesforce during the chat: neither the
+        visitor's link nor the chat keeps them, so the next look-up asks Salesforce again."""
+        if self.links is None:
+            return
+        if subject is not None and subject.visitor_id:
+            self.links.unlink_visitor(subject.visitor_id)
+        self.links.set_room_context(
+            room_id, time.time(), contact_id=None, data={"contact": None, "looked_up": False, "leads": []}
+        )
+
+    def forget_case(self, room_id: str) -> None:
+        if self.links is not None:
+            self.links.set_room_context(room_id, time.time(), case_id=None)
+
     def remember(self, subject: Subject | None, contact_id: str | None) -> None:
         if self.links is not None and subject is not None and subject.visitor_id and subject.token and contact_id:
             self.links.link_visitor(subject.visitor_id, subject.token, contact_id, time.time())

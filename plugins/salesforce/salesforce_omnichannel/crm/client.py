@@ -34,6 +34,7 @@ FRIENDLY = {
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": "A Salesforce validation rule refused the record: {message}",
     "DUPLICATES_DETECTED": "Salesforce's duplicate rules refused the record: a matching record exists.",
     "INVALID_CROSS_REFERENCE_KEY": "A linked Salesforce record no longer exists.",
+    "ENTITY_IS_DELETED": "A linked Salesforce record was deleted (or merged into another) meanwhile.",
     "MALFORMED_ID": "That is not a valid Salesforce record id.",
     "INVALID_FIELD": "Salesforce does not know a field this integration uses; the admin can see which in the log.",
     "MALFORMED_QUERY": "Salesforce could not read a query this integration made; the admin can see details in the log.",
