@@ -132,3 +132,13 @@ def test_create_contact_command_pastes_for_a_name_starting_with_dashes():
     command = plugin_cards.create_contact_command("!salesforce", "Jane --x", "jane@example.com", None)
     parsed = plugin_args.parse(command[len("!salesforce ") :])
     assert parsed.options["last-name"] == "--x"
+
+
+def test_a_100_kb_name_is_shown_cut_and_prefilled_at_salesforces_lengths():
+    huge = "Hugo " + "H" * 100_000
+    assert plugin_cards.shown_name(huge) == ("Hugo " + "H" * 74 + "…") and len(plugin_cards.shown_name(huge)) == 80
+    assert plugin_cards.shown_name("  Jane \n Doe ") == "Jane Doe"
+    command = plugin_cards.create_contact_command("!salesforce", "F" * 50 + " " + "L" * 100, None, None)
+    assert command == f"!salesforce create-contact --first-name {'F' * 40} --last-name {'L' * 80}"
+    text = plugin_cards.not_a_contact(huge, "hugo@huge.example", command, [], str)
+    assert len(text) < 400 and "Hugo HHH" in text

@@ -26,7 +26,11 @@ def test_the_task_is_logged_whatever_the_visitor_typed(stack, alice, name, email
     visitor = Visitor(stack.rc.url, name, email=email, phone=phone)
     try:
         rid = visitor.open_chat()
+        greeted = alice.mark()
         alice.take(rid)
+        greeting = alice.wait_for_reply(alice.dm(BOT), BOT, greeted, contains="This is not a Salesforce Contact")
+        [create] = greeting["attachments"][0]["actions"]  # the name is cut for reading and to Salesforce's lengths
+        assert len(text_of(greeting)) < 1000 and len(create["msg"]) < 400, len(text_of(greeting))
         visitor.say("please call me back")
         mark = alice.mark()
         alice.close_chat(rid)

@@ -253,7 +253,7 @@ class Salesforce(BotPlugin):
         except CrmError as exc:
             log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
             replies = [
-                f"You now serve {room.visitor_name or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"
+                f"You now serve {cards.shown_name(room.visitor_name) or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"
             ]
         self._deliver(agent, replies)
 
@@ -417,8 +417,7 @@ class Salesforce(BotPlugin):
 
 
 def _visitor_label(payload: dict) -> str:
-    name = str(payload.get("visitor_name") or "a visitor")
-    return name if len(name) <= 80 else name[:79] + "…"
+    return cards.shown_name(str(payload.get("visitor_name") or "")) or "a visitor"
 
 
 def _choose_chat(chats: list[ChatContext], prefix: str, command: str) -> str:
@@ -428,6 +427,7 @@ def _choose_chat(chats: list[ChatContext], prefix: str, command: str) -> str:
     for ctx in chats:
         subject = ctx.subject() or Subject(name=ctx.room.visitor_name or ctx.room.name)
         handle = subject.email or ctx.room.id
-        who = " · ".join(p for p in (subject.name or ctx.room.visitor_name, subject.email, subject.phone) if p)
+        name = cards.shown_name(subject.name or ctx.room.visitor_name)
+        who = " · ".join(p for p in (name, subject.email, subject.phone) if p)
         lines.append(f"- {who}: `{prefix} {command} --chat {shlex.quote(handle)}`")
     return "\n".join(lines)

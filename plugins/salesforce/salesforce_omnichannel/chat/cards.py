@@ -13,6 +13,14 @@ from typing import Any
 
 Link = Callable[[str], str]
 Reply = str | dict  # what the plugin delivers: Markdown text, or a card (`send_card` keyword arguments)
+NAME_SHOWN = 80  # the livechat widget takes a visitor's name of any length; chat shows this much of it
+FIRST_NAME, LAST_NAME = 40, 80  # Contact's standard FirstName and LastName lengths
+
+
+def shown_name(name: str | None) -> str:
+    """A visitor's name as an agent reads it: one line, cut with "…" past NAME_SHOWN characters."""
+    text = " ".join((name or "").split())
+    return text if len(text) <= NAME_SHOWN else text[: NAME_SHOWN - 1] + "…"
 
 
 def when(value: Any) -> str:
@@ -120,6 +128,7 @@ def lead_line(lead: dict, link: Link) -> str:
 def create_contact_command(prefix: str, name: str, email: str | None, phone: str | None) -> str:
     """The exact command that would create the visitor's contact, quoted so it pastes."""
     first, last = split_name(name)
+    first, last = first[:FIRST_NAME], last[:LAST_NAME]  # what Salesforce would keep: the command stays short
     parts = [f"{prefix} create-contact"]
     for option, value in (("--first-name", first), ("--last-name", last), ("--email", email), ("--phone", phone)):
         if value:
@@ -142,6 +151,7 @@ def split_name(name: str | None) -> tuple[str, str]:
 
 def not_a_contact(name: str, described: str, command: str, leads: list[dict], link: Link) -> str:
     """The one "not a contact yet" answer (greeting and commands): who, the pasteable create command, leads."""
+    name, described = shown_name(name), shown_name(described)
     who = f"{name}, {described}" if name and name != described else described
     lines = [f"**This is not a Salesforce Contact** ({who}). Do you want to create it?", f"`{command}`"]
     return "\n".join(lines + [lead_line(lead, link) for lead in leads[:3]])

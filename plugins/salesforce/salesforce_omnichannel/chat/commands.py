@@ -73,7 +73,7 @@ class Commands:
             return chat_subject
         if chat_subject:
             raise UsageError(
-                f"The visitor {chat_subject.name or ''} left no email or phone: name one, e.g. "
+                f"The visitor {cards.shown_name(chat_subject.name)} left no email or phone: name one, e.g. "
                 f"{inv.prefix} {inv.parsed.command} jane@example.com".replace("  ", " ")
             )
         raise UsageError(

@@ -21,7 +21,7 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
     "not a contact yet" with the command that creates it. What was found is kept for the chat."""
     crm = contacts.crm
     subject = ctx.subject() or Subject(name=getattr(ctx.room, "visitor_name", "") or "")
-    name = subject.name or "This visitor"
+    name = cards.shown_name(subject.name) or "This visitor"
     found, leads = contacts.lookup(subject) if (subject.email or subject.phone or subject.visitor_id) else ([], [])
     if ctx.room_id:
         contacts.remember_room(ctx.room_id, subject, found, leads)
