@@ -65,6 +65,22 @@ def test_rocketchat_api_client_login_me_users_dm_and_channels(rc_sim):
     ]
 
 
+def test_count_is_capped_at_the_upper_count_limit_and_zero_is_unlimited(start_rc_sim):
+    sim = start_rc_sim()
+    sim.open_chats(130, "alice")
+    bot = client(sim, "salesforce-bot", "bot-pass")
+
+    def listed(**params):
+        resp = bot.session.get(sim.url + "/api/v1/livechat/rooms", params=params, headers=bot.headers)
+        return resp.json()
+
+    capped = listed(count=500)
+    assert (len(capped["rooms"]), capped["count"], capped["total"]) == (100, 100, 130)  # API_Upper_Count_Limit
+    assert len(listed()["rooms"]) == 50  # API_Default_Count
+    assert len(listed(count=0)["rooms"]) == 130  # API_Allow_Infinite_Count
+    assert len(listed(count=100, offset=100)["rooms"]) == 30
+
+
 def test_errors_have_rocket_chat_bodies(rc_sim):
     http = requests.Session()
     http.trust_env = False

@@ -17,6 +17,17 @@ from simulators.rocketchat.store import Store, User, to_rest
 
 LOGGED_OUT = "You must be logged in to do this."
 UNAUTHORIZED = "User does not have the permissions required for this action [error-unauthorized]"
+UPPER_COUNT = 100  # API_Upper_Count_Limit: a larger `count` is cut to it; 0 is unlimited (API_Allow_Infinite_Count)
+
+
+def page_size(request: web.Request, default: int) -> tuple[int, int]:
+    """(offset, count) as getPaginationItems reads them."""
+    try:
+        offset = max(int(request.query.get("offset", 0)), 0)
+        count = int(request.query.get("count", default))
+    except (ValueError, TypeError):
+        raise bad_request("Invalid query parameters", "error-invalid-params") from None
+    return offset, min(count, UPPER_COUNT)
 
 
 class ApiError(Exception):
@@ -88,9 +99,8 @@ async def body_of(request: web.Request) -> dict:
 def paged(request: web.Request, items: list, key: str, default_sort: tuple[str, int] | None = None) -> web.Response:
     """`offset`/`count`/`sort` (JSON) -> `{key: […], count, offset, total}`."""
     q = request.query
+    offset, count = page_size(request, 50)
     try:
-        offset = max(int(q.get("offset", 0)), 0)
-        count = int(q.get("count", 50))
         sort = json.loads(q["sort"]) if q.get("sort") else None
     except (ValueError, TypeError):
         raise bad_request("Invalid query parameters", "error-invalid-params") from None

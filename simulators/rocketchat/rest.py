@@ -14,6 +14,7 @@ from simulators.rocketchat.http import (
     current_user,
     forbidden,
     ok,
+    page_size,
     paged,
     require,
     store_of,
@@ -195,7 +196,7 @@ async def history(request: web.Request) -> web.Response:
         messages = [m for m in messages if m["ts"] <= latest]
     if oldest:
         messages = [m for m in messages if m["ts"] >= oldest]
-    count, offset = int(request.query.get("count", 20)), int(request.query.get("offset", 0))
+    offset, count = page_size(request, 20)
     ordered = sorted(messages, key=lambda m: m["ts"], reverse=True)
     page = ordered[offset : offset + count] if count > 0 else ordered[offset:]
     return ok({"messages": page, "count": len(page), "offset": offset, "total": len(ordered)})
