@@ -65,7 +65,7 @@ def test_rocketchat_api_client_login_me_users_dm_and_channels(rc_sim):
     ]
 
 
-def test_count_is_capped_at_the_upper_count_limit_and_zero_is_unlimited(start_rc_sim):
+def test_paging_caps_count_at_the_upper_limit_and_refuses_a_bad_sort(start_rc_sim):
     sim = start_rc_sim()
     sim.open_chats(130, "alice")
     bot = client(sim, "salesforce-bot", "bot-pass")
@@ -79,6 +79,15 @@ def test_count_is_capped_at_the_upper_count_limit_and_zero_is_unlimited(start_rc
     assert len(listed()["rooms"]) == 50  # API_Default_Count
     assert len(listed(count=0)["rooms"]) == 130  # API_Allow_Infinite_Count
     assert len(listed(count=100, offset=100)["rooms"]) == 30
+    for sort in ('{"_updatedAt": 2}', '{"_updatedAt": "desc"}', "not json"):
+        assert listed(sort=sort) == {
+            "success": False,
+            "error": f'Invalid sort parameter provided: "{sort}" [error-invalid-sort]',
+            "errorType": "error-invalid-sort",
+            "details": {"helperMethod": "parseJsonQuery"},
+        }
+    newest = listed(sort='{"_updatedAt": -1}', count=2)["rooms"]
+    assert newest[0]["_updatedAt"] >= newest[1]["_updatedAt"]
 
 
 def test_errors_have_rocket_chat_bodies(rc_sim):

@@ -96,14 +96,27 @@ async def body_of(request: web.Request) -> dict:
     return body
 
 
+def parsed_sort(raw: str | None) -> dict | None:
+    """parseJsonQuery's `sort`: JSON whose every value is 1 or -1, else 400 error-invalid-sort."""
+    if not raw:
+        return None
+    try:
+        sort = json.loads(raw)
+        valid = isinstance(sort, dict) and all(v in (1, -1) and not isinstance(v, bool) for v in sort.values())
+    except ValueError:
+        valid = False
+    if not valid:
+        raise bad_request(
+            f'Invalid sort parameter provided: "{raw}"', "error-invalid-sort", {"helperMethod": "parseJsonQuery"}
+        )
+    return sort
+
+
 def paged(request: web.Request, items: list, key: str, default_sort: tuple[str, int] | None = None) -> web.Response:
     """`offset`/`count`/`sort` (JSON) -> `{key: […], count, offset, total}`."""
     q = request.query
     offset, count = page_size(request, 50)
-    try:
-        sort = json.loads(q["sort"]) if q.get("sort") else None
-    except (ValueError, TypeError):
-        raise bad_request("Invalid query parameters", "error-invalid-params") from None
+    sort = parsed_sort(q.get("sort"))
     if sort is None and default_sort:
         sort = {default_sort[0]: default_sort[1]}
     for field, direction in reversed(list((sort or {}).items())):
