@@ -90,6 +90,18 @@ def test_paging_caps_count_at_the_upper_limit_and_refuses_a_bad_sort(start_rc_si
     assert newest[0]["_updatedAt"] >= newest[1]["_updatedAt"]
 
 
+def test_rooms_info_of_a_room_one_cannot_read_is_400_not_allowed(rc_sim):
+    admin = client(rc_sim, *ADMIN)
+    private = admin.dm_create("bob")["room"]  # admin and bob's; alice is not in it
+    alice = client(rc_sim, "alice", "agent-pass")
+    resp = alice.session.get(
+        rc_sim.url + "/api/v1/rooms.info", params={"roomId": private["_id"]}, headers=alice.headers
+    )
+    assert resp.status_code == 400
+    assert resp.json() == {"success": False, "error": "not-allowed", "errorType": "Not Allowed"}
+    assert admin.rooms_info(room_id=private["_id"])["room"]["_id"] == private["_id"]
+
+
 def test_errors_have_rocket_chat_bodies(rc_sim):
     http = requests.Session()
     http.trust_env = False

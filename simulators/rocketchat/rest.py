@@ -175,9 +175,12 @@ def _room_for(request: web.Request, user: User, room_id: str | None = None, name
 
 async def room_info(request: web.Request) -> web.Response:
     user = current_user(request)
-    room = _room_for(
-        request, user, request.query.get("roomId"), request.query.get("roomName") or request.query.get("roomName")
-    )
+    try:
+        room = _room_for(request, user, request.query.get("roomId"), request.query.get("roomName"))
+    except ApiError as exc:
+        if exc.status == 403 and "rooms.info" in request.path:  # API.v1.failure('not-allowed', 'Not Allowed')
+            raise ApiError(400, {"success": False, "error": "not-allowed", "errorType": "Not Allowed"}) from None
+        raise
     return ok({"room": room} if "rooms.info" in request.path else {"channel": room})
 
 
