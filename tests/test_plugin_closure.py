@@ -293,7 +293,10 @@ def test_a_contact_merged_away_during_the_chat_gets_the_transcript_on_the_surviv
     survivor = org.insert("Contact", {"FirstName": "Jane", "LastName": "Doe", "Email": "jane.doe@example.com"})
     org.delete("Contact", jane["Id"])  # the merge keeps the survivor and deletes the other
     contacts = ids(org, "Contact")
+    crm.metadata.describe("Contact"), crm.metadata.describe("Task")
+    org.reset_calls()
     result = saver(crm, visitor("Jane Doe", ["jane.doe@example.com"]), links=links).run(item("RMERGE"))
+    assert org.calls() == {"POST composite": 2, "GET query": 1}  # refused, one look-up by email, written
     task = next(r for r in org.records("Task") if r["Id"] == result["task_id"])
     assert task["WhoId"] == survivor == result["contact_id"] and new_records(org, "Contact", contacts) == []
     assert links.linked_contact("v1", "tok") == survivor and links.room_context("RMERGE")["contact_id"] != jane["Id"]
