@@ -199,3 +199,19 @@ def test_livechat_room_and_visitor_payloads():
         }
     )
     assert (visitor.emails, visitor.phones, visitor.name) == (("jane@example.com",), ("+1 555",), "Jane")
+
+
+def test_a_room_the_bot_may_not_read_is_none_and_the_missing_role_is_named_once(caplog):
+    from rc_omnichannel import Omnichannel
+    from rc_rest import RestError
+
+    class Refusing:
+        def get(self, endpoint, params=None):
+            error = "not-allowed" if params["roomId"].startswith("L") else "error-room-not-found"
+            raise RestError(400, error, endpoint)
+
+    omni = Omnichannel(Refusing(), lambda rid: None, lambda rid: None, lambda: BOT_ID)
+    with caplog.at_level("WARNING"):
+        assert omni.room("LR1") is None and omni.room("LR2") is None and omni.room("gone") is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "room LR1" in warnings[0] and "livechat-manager" in warnings[0]

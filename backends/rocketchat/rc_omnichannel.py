@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 
 from rc_dates import parse_date, rest_iso
 from rc_rest import RestError
+
+log = logging.getLogger("errbot.backends.rocketchat")
 
 PAGE_SIZE = 100  # Rocket.Chat's default API_Upper_Count_Limit
 ROLE_CACHE_SECONDS = 60.0
@@ -121,6 +124,7 @@ class Omnichannel:
         self._bot_user_id = bot_user_id
         self._roles: dict[str, tuple[float, frozenset[str]]] = {}
         self._roles_lock = threading.Lock()
+        self._told_not_allowed = False
 
     # -- rooms -------------------------------------------------------------------
     def open_rooms(self, updated_since: dt.datetime | None = None, agent_id: str | None = None) -> list[LivechatRoom]:
@@ -159,6 +163,13 @@ class Omnichannel:
             body = self._rest.get("rooms.info", {"roomId": room_id})
         except RestError as exc:
             if exc.status in (400, 404):
+                if exc.error == "not-allowed" and not self._told_not_allowed:
+                    self._told_not_allowed = True  # once: the cause is the bot's roles, not the room
+                    log.warning(
+                        "Rocket.Chat does not let the bot read Omnichannel room %s (rooms.info: not-allowed): give "
+                        "the bot's user the livechat-manager role, or view-livechat-rooms and view-l-room",
+                        room_id,
+                    )
                 return None
             raise
         raw = body.get("room")
