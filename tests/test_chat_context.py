@@ -7,7 +7,15 @@ from rc_omnichannel import Visitor
 from unit_helpers import T0, lroom
 
 from salesforce_omnichannel.chat.args import UsageError
-from salesforce_omnichannel.chat.context import ChatContext, Subject, explicit_subject
+from salesforce_omnichannel.chat.context import (
+    MAX_LISTED,
+    MAX_VISITOR_READS,
+    ChatContext,
+    ChoiceNeeded,
+    Subject,
+    chat_for,
+    explicit_subject,
+)
 
 
 @pytest.mark.parametrize("words", [["jane@example.com"], ["  jane.doe+chat@sub.example.co.uk "]])
@@ -80,3 +88,68 @@ def test_subject_describe():
     assert Subject(email="a@b.example", phone="123").describe() == "a@b.example / 123"
     assert Subject(name="Jane").describe() == "Jane"
     assert Subject().describe() == "this visitor"
+
+
+class ManyChats:
+    """An Omnichannel with N open chats served by other agents; counts the visitor records read."""
+
+    def __init__(self, n: int):
+        self.rooms = [lroom(f"R{i:05d}", "bob", served=T0, visitor_name=f"Visitor {i}") for i in range(n)]
+        self.visitor_reads = 0
+
+    def open_rooms(self, updated_since=None, agent_id=None):
+        return [r for r in self.rooms if agent_id is None or r.agent_id == agent_id]
+
+    def is_manager(self, username):
+        return username == "maria"
+
+    def visitor(self, visitor_id):
+        self.visitor_reads += 1
+        i = int(visitor_id.removeprefix("v-R"))
+        return Visitor(
+            id=visitor_id, token="t", username=f"guest-{i}", name=f"Visitor {i}", emails=(f"v{i}@ex.example",)
+        )
+
+
+def manager_asks(omni, chosen, remembered=None):
+    """`--chat CHOSEN` from maria's DM; REMEMBERED maps room ids to the visitor the state store kept."""
+    remembered = remembered or {}
+
+    def context_of(room, ask=True):
+        kept = remembered.get(room.id)
+        return ChatContext(room, kept if kept is not None else (omni.visitor(room.visitor_id) if ask else None))
+
+    return chat_for(omni, {"room_type": "d"}, "maria", chosen, context_of=context_of)
+
+
+def test_a_manager_names_one_of_thousands_of_chats_by_name_without_reading_every_visitor():
+    omni = ManyChats(3000)
+    ctx = manager_asks(omni, "visitor 2999")
+    assert ctx.room_id == "R02999" and ctx.subject().email == "v2999@ex.example"
+    assert omni.visitor_reads == 1  # only the chat it picked
+
+
+def test_an_email_the_store_remembers_is_matched_without_asking_rocket_chat():
+    omni = ManyChats(3000)
+    kept = Visitor(id="v-R01234", token="t", username="g", name="Visitor 1234", emails=("kept@ex.example",))
+    assert manager_asks(omni, "KEPT@ex", {"R01234": kept}).room_id == "R01234"
+    assert omni.visitor_reads == 0
+
+
+def test_an_email_nobody_remembers_reads_a_bounded_number_of_visitors_and_says_so():
+    omni = ManyChats(3000)
+    assert manager_asks(omni, "v2@ex.example").room_id == "R00002"  # among the most recent chats
+    assert omni.visitor_reads <= MAX_VISITOR_READS
+    omni.visitor_reads = 0
+    with pytest.raises(UsageError) as missed:
+        manager_asks(omni, "v2990@ex.example")
+    assert omni.visitor_reads == MAX_VISITOR_READS
+    assert f"the {MAX_VISITOR_READS} most recently updated" in str(missed.value) and "room id" in str(missed.value)
+
+
+def test_a_vague_name_lists_a_few_chats_not_thousands():
+    omni = ManyChats(3000)
+    with pytest.raises(ChoiceNeeded) as choice:
+        manager_asks(omni, "visitor")
+    assert len(choice.value.chats) == MAX_LISTED and choice.value.total == 3000
+    assert omni.visitor_reads == MAX_LISTED and all(ctx.visitor is not None for ctx in choice.value.chats)

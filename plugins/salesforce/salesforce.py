@@ -375,7 +375,7 @@ class Salesforce(BotPlugin):
                         context_of=self._context_of,
                     )
                 except ChoiceNeeded as choice:
-                    return [_choose_chat(choice.chats, prefix, parsed.command)]
+                    return [_choose_chat(choice, prefix, parsed.command)]
             invocation = Invocation(parsed, ctx, prefix, self._remember_case, lambda: status_text(self, self._outbox))
             if parsed.command in ("help", "status"):
                 return Commands(None).run(invocation)  # neither needs Salesforce configured first
@@ -387,10 +387,11 @@ class Salesforce(BotPlugin):
             log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
             return [exc.message]
 
-    def _context_of(self, room: LivechatRoom) -> ChatContext:
-        """The chat's context: the visitor and contact the greeting remembered, else read from Rocket.Chat."""
+    def _context_of(self, room: LivechatRoom, ask: bool = True) -> ChatContext:
+        """The chat's context: the visitor and contact the greeting remembered, else (with ASK) read from
+        Rocket.Chat."""
         known = self._room_context(room.id)
-        return ChatContext(room, known_visitor(known, self._omni(), room.visitor_id), known)
+        return ChatContext(room, known_visitor(known, self._omni() if ask else None, room.visitor_id), known)
 
     def _admins(self) -> Iterable[str]:
         return getattr(self.bot_config, "BOT_ADMINS", ()) or ()
@@ -420,14 +421,16 @@ def _visitor_label(payload: dict) -> str:
     return cards.shown_name(str(payload.get("visitor_name") or "")) or "a visitor"
 
 
-def _choose_chat(chats: list[ChatContext], prefix: str, command: str) -> str:
+def _choose_chat(choice: ChoiceNeeded, prefix: str, command: str) -> str:
     """Each chat by its visitor's name and email, with the `--chat` that picks it (the email when the
-    visitor left one, else the room id)."""
-    lines = [f"{len(chats)} open chats of yours match; say which one with `--chat`:"]
-    for ctx in chats:
+    visitor left one, else the room id); the first MAX_LISTED of many."""
+    lines = [f"{choice.total} open chats of yours match; say which one with `--chat`:"]
+    for ctx in choice.chats:
         subject = ctx.subject() or Subject(name=ctx.room.visitor_name or ctx.room.name)
         handle = subject.email or ctx.room.id
         name = cards.shown_name(subject.name or ctx.room.visitor_name)
         who = " · ".join(p for p in (name, subject.email, subject.phone) if p)
         lines.append(f"- {who}: `{prefix} {command} --chat {shlex.quote(handle)}`")
+    if choice.total > len(choice.chats):
+        lines.append(f"… and {choice.total - len(choice.chats)} more: name the chat more closely.")
     return "\n".join(lines)

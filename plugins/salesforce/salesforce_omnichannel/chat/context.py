@@ -19,6 +19,10 @@ from .omnichannel import LivechatRoom, Omnichannel, Visitor
 _PHONE_CHARS = re.compile(r"[0-9\s+().\-/]+")
 
 
+MAX_VISITOR_READS = 100  # `--chat` reads at most this many visitor records the state store does not hold
+MAX_LISTED = 10  # an ambiguous `--chat`, or an agent serving many chats, gets this many listed
+
+
 @dataclass(frozen=True)
 class Subject:
     """Whom to look up: an email and/or phone, and the name to prefill a new contact with."""
@@ -65,14 +69,14 @@ class RememberedVisitor:
         }
 
 
-def known_visitor(known: dict, omnichannel: Omnichannel, visitor_id: str | None) -> Visitor | None:
+def known_visitor(known: dict, omnichannel: Omnichannel | None, visitor_id: str | None) -> Visitor | None:
     """The visitor as the greeting remembered it in the room context (no second `visitors.info`),
-    else as Rocket.Chat has it."""
+    else as Rocket.Chat has it (None without OMNICHANNEL: the store alone was asked)."""
     kept = known.get("visitor")
     if isinstance(kept, dict):
         fields = {k: kept.get(k) for k in ("email", "phone", "visitor_id", "token")}
         return RememberedVisitor.of(Subject(**fields, name=kept.get("name") or ""))
-    return omnichannel.visitor(visitor_id) if visitor_id else None
+    return omnichannel.visitor(visitor_id) if visitor_id and omnichannel is not None else None
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,13 @@ class ChatContext:
 
 
 class ChoiceNeeded(Exception):
-    """The agent serves several chats (or `--chat` matched several) and must say which one."""
+    """The agent serves several chats (or `--chat` matched several) and must say which one: `chats`
+    holds the first MAX_LISTED of `total`."""
 
-    def __init__(self, chats: list[ChatContext]):
+    def __init__(self, chats: list[ChatContext], total: int | None = None):
         super().__init__("several chats")
         self.chats = chats
+        self.total = len(chats) if total is None else total
 
 
 def explicit_subject(words: list[str]) -> Subject | None:
@@ -137,15 +143,15 @@ def chat_for(
     chosen: str | None,
     room: LivechatRoom | None = None,
     agent_id: str | None = None,
-    context_of: Callable[[LivechatRoom], ChatContext] | None = None,
+    context_of: Callable[..., ChatContext] | None = None,
 ) -> ChatContext:
     """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
     `room`: the Omnichannel room the command came from, when the caller has read it already;
-    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room)`:
-    the chat's context, from what the state store remembers before asking Rocket.Chat."""
+    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room,
+    ask=True)`: the chat's context, from what the state store remembers, then (with ASK) from Rocket.Chat."""
     if omnichannel is None:
         return ChatContext()
-    context_of = context_of or (lambda r: ChatContext(r, _visitor(omnichannel, r)))
+    context_of = context_of or (lambda r, ask=True: ChatContext(r, _visitor(omnichannel, r) if ask else None))
     if extras.get("omnichannel") and extras.get("room_id"):
         room = room if room is not None and room.id == extras["room_id"] else omnichannel.room(extras["room_id"])
         return context_of(room) if room is not None else ChatContext()
@@ -155,21 +161,45 @@ def chat_for(
     open_rooms = omnichannel.open_rooms() if manager or not agent_id else omnichannel.open_rooms(agent_id=agent_id)
     served = [r for r in open_rooms if r.agent_username == username]
     if chosen:
-        found = [
-            ctx for ctx in map(context_of, open_rooms if manager else served) if _matches(ctx.room, ctx.visitor, chosen)
-        ]
+        found = _chosen(open_rooms if manager else served, chosen, context_of)
         if len(found) == 1:
-            return found[0]
+            return _whole(found[0], context_of)
         if found:
-            raise ChoiceNeeded(found)
+            raise ChoiceNeeded([_whole(ctx, context_of) for ctx in found[:MAX_LISTED]], len(found))
         raise UsageError(
             f"No open chat of yours matches {chosen[:80]!r}: use part of the visitor's name or email, or the room id."
         )
     if len(served) == 1:
         return context_of(served[0])
     if len(served) > 1:
-        raise ChoiceNeeded([context_of(r) for r in served])
+        raise ChoiceNeeded([context_of(r) for r in served[:MAX_LISTED]], len(served))
     return ChatContext()
+
+
+def _chosen(rooms: list[LivechatRoom], chosen: str, context_of: Callable[..., ChatContext]) -> list[ChatContext]:
+    """The chats CHOSEN names. What costs nothing first: room ids and names, and the visitors the state
+    store remembers. Only when that finds none are visitor records read from Rocket.Chat, for the
+    MAX_VISITOR_READS most recently updated chats the store knows nothing of (a manager may see
+    thousands: one `visitors.info` each would be thousands of calls for one command)."""
+    kept = [context_of(room, False) for room in rooms]
+    found = [ctx for ctx in kept if _matches(ctx.room, ctx.visitor, chosen)]
+    if found:
+        return found
+    unknown = [ctx.room for ctx in kept if ctx.visitor is None and ctx.room.visitor_id]
+    read = [context_of(room) for room in unknown[:MAX_VISITOR_READS]]
+    found = [ctx for ctx in read if _matches(ctx.room, ctx.visitor, chosen)]
+    if not found and len(unknown) > MAX_VISITOR_READS:
+        raise UsageError(
+            f"No open chat matches {chosen[:80]!r}. Visitor emails were searched in the {MAX_VISITOR_READS} "
+            f"most recently updated of {len(unknown)} chats the bot has not greeted: use the room id or part "
+            "of the visitor's name."
+        )
+    return found
+
+
+def _whole(ctx: ChatContext, context_of: Callable[..., ChatContext]) -> ChatContext:
+    """CTX with its visitor, read from Rocket.Chat when the store did not remember it."""
+    return ctx if ctx.visitor is not None or ctx.room is None else context_of(ctx.room)
 
 
 def _is_manager(omnichannel: Omnichannel, username: str) -> bool:
