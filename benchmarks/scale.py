@@ -16,6 +16,9 @@ bot starts), the bot is restarted, and:
 - a command: `!salesforce contact` in alice's DM with the bot (alice serves one chat), its
   Rocket.Chat reads besides the reply, and its round trip (p50 of --rounds) against the floor: the
   same SOQL query and one `chat.postMessage`, made directly by this script in the same run;
+- a manager's `--chat`: maria (a livechat manager, who may name any open chat) asks
+  `!salesforce contact --chat ROOM_ID` and `--chat EMAIL` for one of bob's chats the bot never
+  greeted; the bot's Rocket.Chat calls (the listing's pages and the visitor records read) and time;
 - a reconnect: the bot's REST calls from a dropped websocket to its "Caught up" line, with one
   chat active while it was away.
 Counts are exact; times are medians on this machine. People's own calls are left out by counting
@@ -41,7 +44,7 @@ from benchmarks._common import new_line, table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
-from simulators.rocketchat.people import Agent, Visitor, text_of  # noqa: E402
+from simulators.rocketchat.people import Agent, User, Visitor, text_of  # noqa: E402
 
 PEOPLE_ROUTES = (
     "livechat/visitor",
@@ -153,6 +156,27 @@ class Run:
         finally:
             visitor.close()
 
+    def manager_chat(self, rid: str) -> tuple[tuple, tuple]:
+        """(calls, visitors.info, seconds, outcome) of maria's `--chat` by room id, then by email."""
+        maria = User(self.stack.rc.url, "maria", "manager-pass")
+        try:
+            dm = maria.dm(BOT)
+            name = maria.rest.call("GET", "rooms.info", params={"roomId": rid})["room"]["fname"]
+            email = f"seeded{name.rsplit(' ', 1)[-1]}@load.example"  # as /_sim/open-chats names them
+            figures = []
+            for chosen in (rid, email):
+                self.stack.rc.reset_calls()
+                t0 = time.monotonic()
+                reply = self.stack.ask(maria, dm, f"!salesforce contact --chat {chosen}", contains=email, timeout=120)
+                elapsed = time.monotonic() - t0
+                calls = self.stack.rc.calls()
+                outcome = "not among those read" if "Visitor emails were searched" in text_of(reply) else "found"
+                # less maria's chat.sendMessage and the reply
+                figures.append((bot_rc_calls(calls) - 2, calls.get("GET livechat/visitors.info", 0), elapsed, outcome))
+            return figures[0], figures[1]
+        finally:
+            maria.close()
+
     def _floor(self, dm: str) -> float:
         """The same SOQL query and one chat.postMessage, made directly: what no integration can beat."""
         token = self.stack.sf.token()["access_token"]
@@ -219,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(stack, alice, args.rounds, args.idle)
         seeded = 0
         for size in sizes:
-            stack.rc.open_chats(size - seeded, "bob", age_seconds=3600)  # served an hour ago: nothing to greet
+            made = stack.rc.open_chats(size - seeded, "bob", age_seconds=3600)  # served an hour ago: not greeted
             seeded = size
             lists, rss = run.startup()
             run.chat(True)  # warm: token, describes, role caches
@@ -227,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             known = run.chat(True)
             new = run.chat(False)
             reads, trip, floor = run.command()
+            by_id, by_email = run.manager_chat(made[len(made) // 2])
             recon_calls, recon_syncs, recon_s = run.reconnect()
             alice.close()  # the drop took people's streams too: alice signs in again to stay an online agent
             alice = run.alice = Agent(stack.rc.url, "alice", "agent-pass")
@@ -240,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{known[1]} / {known[3]}",
                 reads,
                 f"{trip:.1f} / {floor:.1f} = {trip / floor:.2f}x",
+                f"{by_id[0]} ({by_id[1]} visitors.info), {by_id[2]:.2f} s",
+                f"{by_email[0]} ({by_email[1]} visitors.info), {by_email[2]:.2f} s, {by_email[3]}",
                 f"{recon_calls} ({recon_syncs} syncMessages), {recon_s:.1f} s",
                 f"{poll_calls:.1f}",
                 f"{poll_cpu:.1f}",
@@ -253,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             "RC calls of the bot, greeting / close",
             "command: RC reads besides the reply",
             "command p50 / floor p50 (ms)",
+            "manager --chat ROOM_ID: bot RC calls, time",
+            "manager --chat EMAIL: bot RC calls, time",
             "reconnect: bot REST calls, time",
             "idle poll: RC calls per poll",
             "idle poll: bot CPU per poll (ms)",
