@@ -177,17 +177,19 @@ def chat_for(
 
 
 def _chosen(rooms: list[LivechatRoom], chosen: str, context_of: Callable[..., ChatContext]) -> list[ChatContext]:
-    """The chats CHOSEN names. What costs nothing first: room ids and names, and the visitors the state
-    store remembers. Only when that finds none are visitor records read from Rocket.Chat, for the
-    MAX_VISITOR_READS most recently updated chats the store knows nothing of (a manager may see
-    thousands: one `visitors.info` each would be thousands of calls for one command)."""
+    """The chats CHOSEN names. A room id is taken at once. Otherwise every chat is matched on its room
+    name and its visitor: as the state store remembers it, else as Rocket.Chat has it, read for at most
+    the MAX_VISITOR_READS most recently updated such chats (a manager may see thousands: one
+    `visitors.info` each would be thousands of calls for one command)."""
+    wanted = chosen.strip().lower()
+    by_id = [room for room in rooms if room.id.lower() == wanted]
+    if by_id:
+        return [context_of(room, False) for room in by_id]
     kept = [context_of(room, False) for room in rooms]
+    unknown = [i for i, ctx in enumerate(kept) if ctx.visitor is None and ctx.room.visitor_id]
+    for i in unknown[:MAX_VISITOR_READS]:
+        kept[i] = context_of(kept[i].room)
     found = [ctx for ctx in kept if _matches(ctx.room, ctx.visitor, chosen)]
-    if found:
-        return found
-    unknown = [ctx.room for ctx in kept if ctx.visitor is None and ctx.room.visitor_id]
-    read = [context_of(room) for room in unknown[:MAX_VISITOR_READS]]
-    found = [ctx for ctx in read if _matches(ctx.room, ctx.visitor, chosen)]
     if not found and len(unknown) > MAX_VISITOR_READS:
         raise UsageError(
             f"No open chat matches {chosen[:80]!r}. Visitor emails were searched in the {MAX_VISITOR_READS} "
