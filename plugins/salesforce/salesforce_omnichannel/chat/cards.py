@@ -17,10 +17,15 @@ NAME_SHOWN = 80  # the livechat widget takes a visitor's name of any length; cha
 FIRST_NAME, LAST_NAME = 40, 80  # Contact's standard FirstName and LastName lengths
 
 
+def cut(text: str | None, limit: int) -> str:
+    """TEXT whole when it fits in LIMIT characters, else cut to LIMIT with "…"."""
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def shown_name(name: str | None) -> str:
     """A visitor's name as an agent reads it: one line, cut with "…" past NAME_SHOWN characters."""
-    text = " ".join((name or "").split())
-    return text if len(text) <= NAME_SHOWN else text[: NAME_SHOWN - 1] + "…"
+    return cut(" ".join((name or "").split()), NAME_SHOWN)
 
 
 def when(value: Any) -> str:

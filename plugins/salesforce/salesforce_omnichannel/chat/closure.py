@@ -99,9 +99,8 @@ def transcript_text(lines: list[TranscriptLine]) -> str:
     return "\n".join(out) or "(no messages)"
 
 
-def _short(text: str | None, limit: int = NAME_IN_TEXT) -> str:
-    text = text or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(text: str | None) -> str:
+    return cards.cut(text, NAME_IN_TEXT)
 
 
 def _record_gone(exc: CrmError) -> bool:
