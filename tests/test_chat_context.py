@@ -115,9 +115,8 @@ def manager_asks(omni, chosen, remembered=None):
     """`--chat CHOSEN` from maria's DM; REMEMBERED maps room ids to the visitor the state store kept."""
     remembered = remembered or {}
 
-    def context_of(room, ask=True):
-        kept = remembered.get(room.id)
-        return ChatContext(room, kept if kept is not None else (omni.visitor(room.visitor_id) if ask else None))
+    def context_of(room):
+        return ChatContext(room, remembered.get(room.id))
 
     return chat_for(omni, {"room_type": "d"}, "maria", chosen, context_of=context_of)
 

@@ -387,11 +387,11 @@ class Salesforce(BotPlugin):
             log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
             return [exc.message]
 
-    def _context_of(self, room: LivechatRoom, ask: bool = True) -> ChatContext:
-        """The chat's context: the visitor and contact the greeting remembered, else (with ASK) read from
-        Rocket.Chat."""
+    def _context_of(self, room: LivechatRoom) -> ChatContext:
+        """The chat's context as the state store holds it: the visitor and contact the greeting remembered
+        (chat_for reads a visitor it lacks from Rocket.Chat)."""
         known = self._room_context(room.id)
-        return ChatContext(room, known_visitor(known, self._omni() if ask else None, room.visitor_id), known)
+        return ChatContext(room, known_visitor(known, None, room.visitor_id), known)
 
     def _admins(self) -> Iterable[str]:
         return getattr(self.bot_config, "BOT_ADMINS", ()) or ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..crm import phones
 from .args import UsageError
@@ -143,40 +143,46 @@ def chat_for(
     chosen: str | None,
     room: LivechatRoom | None = None,
     agent_id: str | None = None,
-    context_of: Callable[..., ChatContext] | None = None,
+    context_of: Callable[[LivechatRoom], ChatContext] | None = None,
 ) -> ChatContext:
     """The chat a command is about; ChoiceNeeded when the agent serves several and named none.
     `room`: the Omnichannel room the command came from, when the caller has read it already;
-    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room,
-    ask=True)`: the chat's context, from what the state store remembers, then (with ASK) from Rocket.Chat."""
+    `agent_id`: the asking agent's user id (only that agent's rooms are listed); `context_of(room)`:
+    the chat's context as the state store remembers it (its visitor None when it holds none: the
+    visitor is then read from Rocket.Chat, only for the chats that need it)."""
     if omnichannel is None:
         return ChatContext()
-    context_of = context_of or (lambda r, ask=True: ChatContext(r, _visitor(omnichannel, r) if ask else None))
+    context_of = context_of or ChatContext
     if extras.get("omnichannel") and extras.get("room_id"):
         room = room if room is not None and room.id == extras["room_id"] else omnichannel.room(extras["room_id"])
-        return context_of(room) if room is not None else ChatContext()
+        return _whole(context_of(room), omnichannel) if room is not None else ChatContext()
     if not extras.get("room_type") == "d" and not chosen:
         return ChatContext()
     manager = bool(chosen) and _is_manager(omnichannel, username)
     open_rooms = omnichannel.open_rooms() if manager or not agent_id else omnichannel.open_rooms(agent_id=agent_id)
     served = [r for r in open_rooms if r.agent_username == username]
     if chosen:
-        found = _chosen(open_rooms if manager else served, chosen, context_of)
+        found = _chosen(open_rooms if manager else served, chosen, context_of, omnichannel)
         if len(found) == 1:
-            return _whole(found[0], context_of)
+            return _whole(found[0], omnichannel)
         if found:
-            raise ChoiceNeeded([_whole(ctx, context_of) for ctx in found[:MAX_LISTED]], len(found))
+            raise ChoiceNeeded([_whole(ctx, omnichannel) for ctx in found[:MAX_LISTED]], len(found))
         raise UsageError(
             f"No open chat of yours matches {chosen[:80]!r}: use part of the visitor's name or email, or the room id."
         )
     if len(served) == 1:
-        return context_of(served[0])
+        return _whole(context_of(served[0]), omnichannel)
     if len(served) > 1:
-        raise ChoiceNeeded([context_of(r) for r in served[:MAX_LISTED]], len(served))
+        raise ChoiceNeeded([_whole(context_of(r), omnichannel) for r in served[:MAX_LISTED]], len(served))
     return ChatContext()
 
 
-def _chosen(rooms: list[LivechatRoom], chosen: str, context_of: Callable[..., ChatContext]) -> list[ChatContext]:
+def _chosen(
+    rooms: list[LivechatRoom],
+    chosen: str,
+    context_of: Callable[[LivechatRoom], ChatContext],
+    omnichannel: Omnichannel,
+) -> list[ChatContext]:
     """The chats CHOSEN names. A room id is taken at once. Otherwise every chat is matched on its room
     name and its visitor: as the state store remembers it, else as Rocket.Chat has it, read for at most
     the MAX_VISITOR_READS most recently updated such chats (a manager may see thousands: one
@@ -184,11 +190,11 @@ def _chosen(rooms: list[LivechatRoom], chosen: str, context_of: Callable[..., Ch
     wanted = chosen.strip().lower()
     by_id = [room for room in rooms if room.id.lower() == wanted]
     if by_id:
-        return [context_of(room, False) for room in by_id]
-    kept = [context_of(room, False) for room in rooms]
+        return [context_of(room) for room in by_id]
+    kept = [context_of(room) for room in rooms]
     unknown = [i for i, ctx in enumerate(kept) if ctx.visitor is None and ctx.room.visitor_id]
     for i in unknown[:MAX_VISITOR_READS]:
-        kept[i] = context_of(kept[i].room)
+        kept[i] = _whole(kept[i], omnichannel)
     found = [ctx for ctx in kept if _matches(ctx.room, ctx.visitor, chosen)]
     if not found and len(unknown) > MAX_VISITOR_READS:
         raise UsageError(
@@ -199,9 +205,9 @@ def _chosen(rooms: list[LivechatRoom], chosen: str, context_of: Callable[..., Ch
     return found
 
 
-def _whole(ctx: ChatContext, context_of: Callable[..., ChatContext]) -> ChatContext:
+def _whole(ctx: ChatContext, omnichannel: Omnichannel) -> ChatContext:
     """CTX with its visitor, read from Rocket.Chat when the store did not remember it."""
-    return ctx if ctx.visitor is not None or ctx.room is None else context_of(ctx.room)
+    return ctx if ctx.visitor is not None or ctx.room is None else replace(ctx, visitor=_visitor(omnichannel, ctx.room))
 
 
 def _is_manager(omnichannel: Omnichannel, username: str) -> bool:
