@@ -249,3 +249,20 @@ def test_create_case_with_the_contact_at_hand_skips_its_lookup(org, crm):
     case = crm.create_case(match.record["Id"], {"Subject": "with the record"}, contact=match.record)
     assert case["ContactId"] == match.record["Id"] and case["Subject"] == "with the record"
     assert sum(n for route, n in org.calls().items() if "query" in route) == 1  # only the read-back of the new case
+
+
+def test_a_lead_matching_only_by_mobile_phone_is_found_by_the_greetings_look_up(org, crm):
+    org.insert(
+        "Lead",
+        {
+            "FirstName": "Mo",
+            "LastName": "Bile",
+            "Company": "Cellco",
+            "MobilePhone": "+1 212 555 0199",
+            "Status": "Open",
+        },
+    )
+    contacts, leads = crm.lookup(None, "(212) 555-0199")
+    assert contacts == [] and [lead["Name"] for lead in leads] == ["Mo Bile"]
+    assert leads[0]["MobilePhone"] == "+1 212 555 0199"
+    assert [lead["Name"] for lead in crm.find_leads(phone="212 555 0199")] == ["Mo Bile"]

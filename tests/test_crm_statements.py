@@ -25,8 +25,12 @@ STATEMENTS = {
     "MailingState, MailingCountry, CreatedDate FROM Contact WHERE Email = ? ORDER BY CreatedDate DESC LIMIT ?",
     "FIND {?} IN PHONE FIELDS RETURNING Contact(Id, Name, FirstName, LastName, Email, Phone, MobilePhone, Title, AccountId, "
     "Account.Name, LeadSource, MailingCity, MailingState, MailingCountry, CreatedDate) LIMIT ?",
-    "SELECT Id, Name, FirstName, LastName, Company, Email, Phone, Status FROM Lead WHERE Email = ? AND Status != ? LIMIT ?",
-    "FIND {?} IN PHONE FIELDS RETURNING Lead(Id, Name, FirstName, LastName, Company, Email, Phone, Status) LIMIT ?",
+    "SELECT Id, Name, FirstName, LastName, Company, Email, Phone, MobilePhone, Status FROM Lead WHERE Email = ? AND Status != ? LIMIT ?",
+    "FIND {?} IN PHONE FIELDS RETURNING Lead(Id, Name, FirstName, LastName, Company, Email, Phone, MobilePhone, Status) LIMIT ?",
+    # the greeting's look-up: Contact and Lead in one search
+    "FIND {?} IN PHONE FIELDS RETURNING Contact(Id, Name, FirstName, LastName, Email, Phone, MobilePhone, Title, AccountId, "
+    "Account.Name, LeadSource, MailingCity, MailingState, MailingCountry, CreatedDate), Lead(Id, Name, FirstName, LastName, "
+    "Company, Email, Phone, MobilePhone, Status) LIMIT ?",
     "SELECT Id, Name, FirstName, LastName, Email, Phone, MobilePhone, Title, AccountId, Account.Name, LeadSource, MailingCity, "
     "MailingState, MailingCountry, CreatedDate FROM Contact WHERE Id = ?",
     "SELECT Id, Name FROM Account WHERE Name = ? LIMIT ?",
@@ -84,6 +88,7 @@ def produced(sf_sim):
     ):
         crm.find_contacts(email, phone)
         crm.find_leads(email, phone)
+        crm.lookup(email, phone)
     crm.get_contact(jane["Id"])
     for name in ("Acme Corporation", "Ac", HOSTILE):
         try:

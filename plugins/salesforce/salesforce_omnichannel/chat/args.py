@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from .registry import ALIASES, BY_NAME
+from .registry import BY_NAME, canonical
 
 
 class UsageError(ValueError):
@@ -37,10 +37,10 @@ def parse(text: str, prefix: str = "!salesforce") -> Parsed:
         ) from None
     if not words:
         return Parsed("help")
-    name = ALIASES.get(words[0].lower(), words[0].lower())
+    name = canonical(words[0])
     if name not in BY_NAME:
         raise UsageError(f"Unknown command {words[0]!r}. Type {prefix} help for the list.")
-    allowed = BY_NAME[name].options
+    sub = BY_NAME[name]
     parsed = Parsed(name)
     rest = words[1:]
     i = 0
@@ -49,7 +49,7 @@ def parse(text: str, prefix: str = "!salesforce") -> Parsed:
         if word.startswith("--") and len(word) > 2:
             key, eq, value = word[2:].partition("=")
             key = key.lower().replace("_", "-")
-            if key not in allowed:
+            if sub.option(key) is None:
                 raise UsageError(f"{name} has no option --{key}. {usage(name, prefix)}")
             if not eq:
                 if i + 1 >= len(rest) or (rest[i + 1].startswith("--") and len(rest[i + 1]) > 2):

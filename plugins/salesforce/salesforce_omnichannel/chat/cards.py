@@ -11,6 +11,8 @@ import shlex
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .registry import BY_NAME
+
 Link = Callable[[str], str]
 Reply = str | dict  # what the plugin delivers: Markdown text, or a card (`send_card` keyword arguments)
 NAME_SHOWN = 80  # the livechat widget takes a visitor's name of any length; chat shows this much of it
@@ -134,8 +136,10 @@ def create_contact_command(prefix: str, name: str, email: str | None, phone: str
     """The exact command that would create the visitor's contact, quoted so it pastes."""
     first, last = split_name(name)
     first, last = first[:FIRST_NAME], last[:LAST_NAME]  # what Salesforce would keep: the command stays short
-    parts = [f"{prefix} create-contact"]
-    for option, value in (("--first-name", first), ("--last-name", last), ("--email", email), ("--phone", phone)):
+    sub = BY_NAME["create-contact"]
+    parts = [f"{prefix} {sub.name}"]
+    for field, value in (("FirstName", first), ("LastName", last), ("Email", email), ("Phone", phone)):
+        option = sub.flag(field)
         if value:
             # `--opt=VALUE` when the value itself starts with a dash, or it would read as an option
             parts.append(

@@ -12,36 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..crm.api import CrmApi
 from ..crm.errors import CrmError, CrmValidationError
-from ..crm.operations import ContactMatch, Crm
+from ..crm.operations import ContactMatch
 from . import cards
 from .args import Parsed, UsageError, usage
 from .cards import Reply
 from .contacts import VisitorContacts
 from .context import ChatContext, Subject, explicit_subject
-from .registry import BY_NAME, help_text
+from .registry import BY_NAME, Subcommand, canonical, command_help, help_text
 from .times import age, stamp
 
 CONTACT_ID = re.compile(r"003[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
-CONTACT_OPTIONS = {
-    "first-name": "FirstName",
-    "last-name": "LastName",
-    "email": "Email",
-    "phone": "Phone",
-    "lead-source": "LeadSource",
-    "city": "MailingCity",
-    "state": "MailingState",
-    "country": "MailingCountry",
-}
-CASE_OPTIONS = {
-    "subject": "Subject",
-    "description": "Description",
-    "status": "Status",
-    "origin": "Origin",
-    "priority": "Priority",
-    "type": "Type",
-    "reason": "Reason",
-}
 MAX_VALUE = 32000
 
 
@@ -55,7 +37,7 @@ class Invocation:
 
 
 class Commands:
-    def __init__(self, crm: Crm | None, contacts: VisitorContacts | None = None):
+    def __init__(self, crm: CrmApi | None, contacts: VisitorContacts | None = None):
         self.crm = crm
         self.contacts = contacts or VisitorContacts(crm, None)
 
@@ -125,7 +107,12 @@ class Commands:
         return [inv.status()]
 
     def cmd_help(self, inv: Invocation) -> list[Reply]:
-        return [help_text(inv.prefix)]
+        if not inv.parsed.positional:
+            return [help_text(inv.prefix)]
+        sub = BY_NAME.get(canonical(inv.parsed.positional[0]))
+        if sub is None:
+            raise UsageError(f"Unknown command {inv.parsed.positional[0][:40]!r}. Type {inv.prefix} help for the list.")
+        return [command_help(inv.prefix, sub)]
 
     def cmd_contact(self, inv: Invocation) -> list[Reply]:
         subject = self.subject(inv)
@@ -175,34 +162,44 @@ class Commands:
                     f"A Salesforce contact with the email {fields['Email']} already exists; nothing was created.",
                     cards.contact_card(existing[0].record, self.link, "email"),
                 ]
-        account = inv.parsed.options.get("account")
-        if account:
-            fields["AccountId"] = self.crm.find_account(account)["Id"]
         record = self.crm.create_contact(fields)
         self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
         return ["Contact created.", cards.contact_card(record, self.link)]
 
     def _contact_fields(self, inv: Invocation) -> dict[str, Any]:
+        """The visitor's name, email and phone, overridden by the options given."""
         prefill = inv.ctx.subject() or Subject()
         first, last = cards.split_name(prefill.name)
         fields: dict[str, Any] = {"FirstName": first, "LastName": last, "Email": prefill.email, "Phone": prefill.phone}
-        for option, field in CONTACT_OPTIONS.items():
-            if option in inv.parsed.options:
-                fields[field] = _clean(inv.parsed.options[option], option)
+        sub = BY_NAME["create-contact"]
+        given = self.written_values(sub, inv.parsed.options)
+        fields.update(given)
         if not fields.get("LastName"):
-            raise UsageError(f"Salesforce requires a last name: add --last-name. {usage('create-contact', inv.prefix)}")
-        if fields.get("Email") and ("@" not in fields["Email"] or " " in fields["Email"]):
-            raise UsageError(f"{fields['Email'][:80]!r} is not an email address.")
+            raise UsageError(f"Salesforce requires a last name: add --last-name. {usage(sub.name, inv.prefix)}")
+        for option in sub.written():
+            if option.kind == "email" and option.field not in given:  # the visitor's own, prefilled
+                _check_email(fields.get(option.field))
         return fields
 
+    def written_values(self, sub: Subcommand, given: dict[str, str]) -> dict[str, Any]:
+        """Salesforce field -> value of each option given that writes a field, as its declaration says."""
+        values: dict[str, Any] = {}
+        for option in sub.written():
+            if option.name not in given:
+                continue
+            value = _clean(given[option.name], option.name)
+            if option.kind == "email":
+                _check_email(value)
+            elif option.kind == "account-name":
+                value = self.crm.find_account(value)["Id"]
+            values[option.field] = value
+        return values
+
     def cmd_create_case(self, inv: Invocation) -> list[Reply]:
-        values = {
-            field: _clean(inv.parsed.options[option], option)
-            for option, field in CASE_OPTIONS.items()
-            if option in inv.parsed.options
-        }
+        sub = BY_NAME["create-case"]
+        values = self.written_values(sub, inv.parsed.options)
         if not values.get("Subject"):
-            raise UsageError(f"A case needs a subject. {usage('create-case', inv.prefix)}")
+            raise UsageError(f"A case needs a subject. {usage(sub.name, inv.prefix)}")
         _subject, match, replies = self.one_contact(inv)
         if match is None:
             return replies + ["Create the contact first, then the case."]
@@ -229,6 +226,11 @@ def _clean(value: str, option: str) -> str:
             f"--{option} is too long ({len(text)} characters).", "STRING_TOO_LONG", fields=[option]
         )
     return text
+
+
+def _check_email(value: str | None) -> None:
+    if value and ("@" not in value or " " in value):
+        raise UsageError(f"{value[:80]!r} is not an email address.")
 
 
 def _ago(epoch: float) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 
 from ..crm import phones
+from ..crm.api import CrmApi
 from ..crm.errors import CrmNotFound
-from ..crm.operations import ContactMatch, Crm
+from ..crm.operations import ContactMatch
 from .context import RememberedVisitor, Subject
 from .store import StateStore
 
@@ -22,7 +23,7 @@ KEEP_LINK_SECONDS = 365 * 24 * 3600
 
 
 class VisitorContacts:
-    def __init__(self, crm: Crm, links: StateStore | None):
+    def __init__(self, crm: CrmApi, links: StateStore | None):
         self.crm = crm
         self.links = links
 

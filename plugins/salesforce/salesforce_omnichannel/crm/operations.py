@@ -17,7 +17,7 @@ from .metadata import DescribeStore, MetadataCache
 from .settings import SalesforceSettings
 from .soql import like_escape, quote, sosl_escape
 
-CONTACT_FIELDS = (
+CONTACT_SELECT = (
     "Id",
     "Name",
     "FirstName",
@@ -34,7 +34,7 @@ CONTACT_FIELDS = (
     "MailingCountry",
     "CreatedDate",
 )
-CASE_FIELDS = (
+CASE_SELECT = (
     "Id",
     "CaseNumber",
     "Subject",
@@ -48,10 +48,9 @@ CASE_FIELDS = (
     "IsClosed",
     "CreatedDate",
 )
-LEAD_FIELDS = ("Id", "Name", "FirstName", "LastName", "Company", "Email", "Phone", "Status")
-_FIELDS_OF = {"Contact": CONTACT_FIELDS, "Lead": LEAD_FIELDS}
-CASE_PICKLISTS = ("Status", "Origin", "Priority", "Type", "Reason")
-CONTACT_PICKLISTS = ("LeadSource",)
+# the fields each look-up selects (the phone search compares Phone and MobilePhone, so it selects both)
+LEAD_SELECT = ("Id", "Name", "FirstName", "LastName", "Company", "Email", "Phone", "MobilePhone", "Status")
+_SELECT_OF = {"Contact": CONTACT_SELECT, "Lead": LEAD_SELECT}
 PREFIXES = {"001": "Account", "003": "Contact", "00Q": "Lead", "500": "Case", "00T": "Task", "00U": "Event"}
 TRIMMED = "\n[trimmed]"
 MAX_EMAIL = 80
@@ -140,7 +139,7 @@ class Crm:
         usable = _usable_email(email)
         if usable:
             records = self.client.query(
-                f"SELECT {_select(LEAD_FIELDS)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
+                f"SELECT {_select(LEAD_SELECT)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
                 "find lead by email",
             )
             if records:
@@ -151,7 +150,7 @@ class Crm:
 
     def _contacts_by_email(self, email: str) -> list[ContactMatch]:
         records = self.client.query(
-            f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
+            f"SELECT {_select(CONTACT_SELECT)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
             "find contact by email",
         )
         return [ContactMatch(r, "email") for r in records]
@@ -160,7 +159,7 @@ class Crm:
         """One SOSL search on digits returning SOBJECTS, then an exact comparison of normalised numbers
         here; newest first."""
         term = sosl_escape(phones.search_term(phone))
-        returning = ", ".join(f"{name}({_select(_FIELDS_OF[name])})" for name in sobjects)
+        returning = ", ".join(f"{name}({_select(_SELECT_OF[name])})" for name in sobjects)
         hits = self.client.search(
             f"FIND {{{term}}} IN PHONE FIELDS RETURNING {returning} LIMIT 50",
             f"find {' or '.join(name.lower() for name in sobjects)} by phone",
@@ -175,7 +174,7 @@ class Crm:
     def get_contact(self, contact_id: str) -> dict:
         self._check_id(contact_id, "003")
         records = self.client.query(
-            f"SELECT {_select(CONTACT_FIELDS)} FROM Contact WHERE Id = {quote(contact_id)}", "get contact"
+            f"SELECT {_select(CONTACT_SELECT)} FROM Contact WHERE Id = {quote(contact_id)}", "get contact"
         )
         if not records:
             raise CrmNotFound("That Salesforce contact does not exist (any more).", "NOT_FOUND")
@@ -187,7 +186,7 @@ class Crm:
             raise CrmValidationError(
                 "A contact needs a last name: add --last-name.", "REQUIRED_FIELD_MISSING", fields=["LastName"]
             )
-        self._check_picklists("Contact", values, CONTACT_PICKLISTS)
+        self._check_picklists("Contact", values)
         created = self.client.call("create contact", lambda sf: sf.Contact.create(values))
         return self.get_contact(created["id"])
 
@@ -223,7 +222,7 @@ class Crm:
     def contact_cases(self, contact_id: str, limit: int = 20) -> list[dict]:
         self._check_id(contact_id, "003")
         return self.client.query(
-            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE ContactId = {quote(contact_id)} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
+            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE ContactId = {quote(contact_id)} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
             "list cases",
         )
 
@@ -235,7 +234,7 @@ class Crm:
             )
         number = raw.zfill(8) if len(raw) < 8 else raw
         records = self.client.query(
-            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE CaseNumber = {quote(number)} LIMIT 1", "get case by number"
+            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE CaseNumber = {quote(number)} LIMIT 1", "get case by number"
         )
         if not records:
             raise CrmNotFound(f"There is no case {number} in Salesforce.", "NOT_FOUND")
@@ -244,7 +243,7 @@ class Crm:
     def create_case(self, contact_id: str | None, fields: dict[str, Any], contact: dict | None = None) -> dict:
         """`contact`: the contact's record when the caller has it (saves the query for its AccountId)."""
         values = {k: v for k, v in fields.items() if v not in (None, "")}
-        self._check_picklists("Case", values, CASE_PICKLISTS)
+        self._check_picklists("Case", values)
         for name in ("Status", "Priority"):
             if name not in values:
                 default = next((p.value for p in self.metadata.picklist("Case", name) if p.default and p.active), None)
@@ -265,7 +264,7 @@ class Crm:
                 values["AccountId"] = contact["AccountId"]
         created = self.client.call("create case", lambda sf: sf.Case.create(values))
         records = self.client.query(
-            f"SELECT {_select(CASE_FIELDS)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
+            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
         )
         return records[0]
 
@@ -311,9 +310,11 @@ class Crm:
     def valid_values(self, sobject: str, field: str) -> list[str]:
         return [p.value for p in self.metadata.picklist(sobject, field) if p.active]
 
-    def _check_picklists(self, sobject: str, values: dict[str, Any], names: tuple[str, ...]) -> None:
-        for name in names:
-            if name not in values:
+    def _check_picklists(self, sobject: str, values: dict[str, Any]) -> None:
+        """Every value written to a picklist field (as describe says) must be one of its active values;
+        the case of the agent's spelling is mended to the org's."""
+        for name in values:
+            if (self.metadata.field(sobject, name) or {}).get("type") not in ("picklist", "multipicklist"):
                 continue
             valid = self.valid_values(sobject, name)
             match = next((v for v in valid if v.lower() == str(values[name]).lower()), None)
