@@ -127,7 +127,7 @@ def add_history(stack: Stack, handled: int) -> None:
             key = f"HIST{i:06d}|2026-01-01T00:00:00+00:00"
             store.enqueue(key, f"HIST{i:06d}", {"room_id": f"HIST{i:06d}", "visitor_id": f"v{i}"}, now - i)
             store.finish(key, DONE, {"result": {"contact_id": None, "task_id": None, "notes": []}}, None, now - i)
-            store.mark_greeted(f"HIST{i:06d}|alice|2026-01-01T00:00:00+00:00", now - i)
+            store.mark_greeted(f"HIST{i:06d}|alice", now - i)
             store.set_room_context(f"HIST{i:06d}", now - i, contact_id="0035g00000HIST0AAA")
     finally:
         store.close()

@@ -34,13 +34,13 @@ def test_state_persists_across_reopen(tmp_path):
     first = SqliteStateStore(path)
     first.enqueue("R1|t", "R1", {"room_id": "R1"}, 10.0)
     first.set_watermark("closed", "2026-01-01T00:00:00+00:00")
-    first.mark_greeted("R1|alice|t", 10.0)
+    first.mark_greeted("R1|alice", 10.0)
     first.set_room_context("R1", 10.0, case_id="500X")
     first.close()
     again = SqliteStateStore(path)
     assert again.item("R1|t").payload == {"room_id": "R1"}
     assert again.watermark("closed") == "2026-01-01T00:00:00+00:00"
-    assert again.mark_greeted("R1|alice|t", 11.0) is False
+    assert again.mark_greeted("R1|alice", 11.0) is False
     assert again.room_context("R1") == {"contact_id": None, "case_id": "500X"}
     again.close()
 
@@ -170,3 +170,13 @@ def test_describes_outlive_the_process_until_they_are_stale(tmp_path):
     assert Client.calls == 2  # stale after METADATA_REFRESH_MINUTES: fetched and kept anew
     assert again.load_describe("Task")[0] == now[0] + 31 * 60
     again.close()
+
+
+def test_a_room_is_greeted_again_only_when_its_agent_changes(tmp_path):
+    store = SqliteStateStore(tmp_path / "s.sqlite3")
+    assert store.mark_greeted("R1|alice", 1.0) is True
+    assert store.mark_greeted("R1|alice", 2.0) is False  # resumed from on-hold: same agent
+    assert store.mark_greeted("R10|bob", 2.0) is True  # another room whose id starts alike is left alone
+    assert store.mark_greeted("R1|bob", 3.0) is True  # transferred
+    assert store.mark_greeted("R1|alice", 4.0) is True  # and back
+    assert store.mark_greeted("R10|bob", 5.0) is False

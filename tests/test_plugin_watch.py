@@ -143,15 +143,24 @@ def test_transfer_to_another_agent_is_a_new_assignment(watch):
     ]
 
 
-def test_assignment_keys_differ_by_agent_and_served_time():
+def test_assignment_keys_differ_by_agent_not_by_served_time():
     a = lroom("R1", "alice", served=T0)
     assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(lroom("R1", "bob", served=T0))
-    assert plugin_watch.assignment_key(a) != plugin_watch.assignment_key(
+    assert plugin_watch.assignment_key(a) == plugin_watch.assignment_key(
         lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1))
     )
-    # the same instant in another time zone is the same key
-    same = lroom("R1", "alice", served=T0.astimezone(dt.timezone(dt.timedelta(hours=2))))
-    assert plugin_watch.assignment_key(a) == plugin_watch.assignment_key(same)
+
+
+def test_a_chat_resumed_from_on_hold_by_the_same_agent_is_not_greeted_again(watch):
+    """Rocket.Chat 6.3 and older re-assign the agent who resumes an on-hold chat (a new servedBy.ts)."""
+    watch.w.start()
+    first = lroom("R1", "alice", served=T0 + dt.timedelta(seconds=3))
+    watch.omni.put(first)
+    watch.w.handle_event(event("assigned", "R1", "alice"))
+    watch.omni.put(lroom("R1", "alice", served=T0 + dt.timedelta(minutes=5), updated=T0 + dt.timedelta(minutes=5)))
+    watch.w.handle_event(event("assigned", "R1", "alice"))
+    watch.w.reconcile()
+    assert watch.assigned == [first]
 
 
 def test_unserved_or_closed_rooms_are_not_assignments(watch):

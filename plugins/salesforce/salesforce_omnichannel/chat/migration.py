@@ -65,7 +65,8 @@ def _import_one(key: str, value: Any, store: StateStore, counts: dict[str, int])
             counts["watermarks"] += 1
         return
     if prefix == "assigned":
-        store.mark_greeted(rest, value if isinstance(value, (int, float)) else now)
+        room_and_agent = "|".join(rest.split("|")[:2])  # old keys ended with the served time
+        store.mark_greeted(room_and_agent, value if isinstance(value, (int, float)) else now)
         counts["greeted"] += 1
         return
     if prefix == "chat-case":

@@ -105,7 +105,7 @@ class StateStore(Protocol):
     def count(self, state: str) -> int: ...
     def watermark(self, name: str) -> str | None: ...
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None: ...
-    def mark_greeted(self, key: str, now: float) -> bool: ...
+    def mark_greeted(self, key: str, now: float) -> bool: ...  # KEY is ROOM|AGENT
     def room_context(self, room_id: str) -> dict: ...
     def set_room_context(self, room_id: str, now: float, **values: Any) -> None: ...
     def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
@@ -270,9 +270,15 @@ class SqliteStateStore:
             db.execute(f"{verb} INTO watermarks (name, value) VALUES (?, ?)", (name, value))
 
     def mark_greeted(self, key: str, now: float) -> bool:
-        """True the first time KEY is marked (the caller greets), False ever after."""
+        """True when KEY (`ROOM|AGENT`) is new: the first agent greeted in ROOM, or another one than the
+        last (whose marker goes, so a transfer back greets again); False for the same agent again."""
+        room = key.partition("|")[0]
         with self._tx() as db:
-            return db.execute("INSERT OR IGNORE INTO greeted (key, at) VALUES (?, ?)", (key, now)).rowcount == 1
+            if db.execute("INSERT OR IGNORE INTO greeted (key, at) VALUES (?, ?)", (key, now)).rowcount != 1:
+                return False
+            # the room's other markers: a range of the primary key ('}' follows '|')
+            db.execute("DELETE FROM greeted WHERE key >= ? AND key < ? AND key != ?", (room + "|", room + "}", key))
+            return True
 
     def room_context(self, room_id: str) -> dict:
         """The chat's remembered context: `contact_id`, `case_id` and what `data` held (visitor, contact)."""

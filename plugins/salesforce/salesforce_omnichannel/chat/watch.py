@@ -1,7 +1,9 @@
 """Assignments and closures of Omnichannel chats, from realtime events and reconciling polls.
 
-An event and a poll may both see the same change, so each is keyed: (room, agent, served at)
-for an assignment, (room, closedAt) for a closure, and handled once. A closure is only ever a
+An event and a poll may both see the same change, so each is keyed: (room, serving agent) for an
+assignment, greeted only when the room's serving agent changes (a chat resumed from on-hold on
+Rocket.Chat 6.3 or older is assigned to the same agent again, with a new served time), and
+(room, closedAt) for a closure, handled once. A closure is only ever a
 room with `closedAt`: queued and on-hold rooms also leave the open list. Watermarks and greeted
 markers live in the state store, so closures that happened while the bot was down are found on
 start; greeted markers expire by an indexed delete (`StateStore.expire`), never by a scan.
@@ -27,7 +29,8 @@ KEEP_ASSIGNED_SECONDS = 3 * 24 * 3600
 
 
 def assignment_key(room) -> str:
-    return f"{room.id}|{room.agent_username}|{utc_iso(room.served_at)}"
+    """`ROOM|AGENT`: the store greets a key once, and forgets the room's other agents when it does."""
+    return f"{room.id}|{room.agent_username}"
 
 
 def closure_key(room) -> str:
