@@ -43,6 +43,7 @@ class Output:
         self.stream, self.interactive = stream, interactive
         self.lock = threading.Lock()
         self.prompt = ""
+        self.gone = False
         try:
             import readline  # noqa: F401 - line editing and history at the prompt
 
@@ -51,14 +52,21 @@ class Output:
             self._readline = None
 
     def emit(self, lines: Iterable[str]) -> None:
+        """Print LINES; once the terminal is gone (closed: EIO, a closed pipe: EPIPE) print nothing more,
+        so that stopping the demo's processes never fails on the way."""
         with self.lock:
+            if self.gone:
+                return
             text = "\n".join(lines)
-            if self.interactive and self.prompt:
-                typed = self._readline.get_line_buffer() if self._readline else ""
-                self.stream.write(f"\r\x1b[K{text}\n{self.prompt}{typed}")
-            else:
-                self.stream.write(text + "\n")
-            self.stream.flush()
+            try:
+                if self.interactive and self.prompt:
+                    typed = self._readline.get_line_buffer() if self._readline else ""
+                    self.stream.write(f"\r\x1b[K{text}\n{self.prompt}{typed}")
+                else:
+                    self.stream.write(text + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # ValueError: the stream was closed
+                self.gone = True
 
 
 def _botlog(session: Session, stack: Stack, rest: str) -> None:
@@ -119,5 +127,8 @@ def _one(session: Session, stack: Stack, line: str) -> bool:
 
 
 def write_error(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the terminal is gone: nobody is left to read it
+        pass

@@ -169,7 +169,10 @@ class Stack:
         while self.children:
             child = self.children.pop()
             code = child.stop()
-            self.say(f"  stopped {child.name} (pid {child.proc.pid}, exit {code})")
+            try:
+                self.say(f"  stopped {child.name} (pid {child.proc.pid}, exit {code})")
+            except Exception:  # noqa: BLE001 - telling must never keep the next child running
+                pass
 
 
 def default_run_dir() -> Path:

@@ -9,7 +9,9 @@ every process the demo started.
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -206,6 +208,44 @@ def test_a_signal_stops_everything_it_started(tmp_path, signum, trigger):
     assert "Interrupted: stopping everything" in out and "Everything stopped." in out
     assert len(re.findall(r"^  stopped .*\(pid \d+, exit", out, re.MULTILINE)) == 3, out
     _assert_nothing_left(run_dir, out)
+
+
+@pytest.mark.timeout(300)
+def test_closing_its_terminal_stops_everything_even_though_nothing_can_be_printed(tmp_path):
+    """The terminal goes away (its pty master closed, then SIGHUP): every write fails with EIO, and
+    the demo must still stop all three processes."""
+    script = tmp_path / "idle.txt"
+    script.write_text(":open Jane Doe jane.doe@example.com\n:take\n:sleep 300\n")
+    run_dir = tmp_path / "run"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--script", str(script), "--run-dir", str(run_dir)],
+        cwd=ROOT,
+        stdout=slave,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + 150
+        while b"demo> :sleep" not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                out += os.read(master, 65536)
+        assert b"demo> :sleep" in out, out.decode(errors="replace")
+        os.close(master)  # the terminal window is gone
+        master = -1
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(60)
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    _assert_nothing_left(run_dir, text)
 
 
 @pytest.mark.timeout(300)
