@@ -304,3 +304,34 @@ def test_greeting_of_a_new_visitor_offers_the_prefilled_create_button(crm, store
         "Kunde",
         "neu@example.com",
     )
+
+
+def _refused_as_duplicate(crm, matches):
+    def create(fields):
+        crm.calls["create_contact"] += 1
+        error = CrmValidationError("Salesforce's duplicate rules refused the record.", "DUPLICATES_DETECTED")
+        error.duplicates = matches
+        raise error
+
+    crm.create_contact = create
+
+
+def test_create_contact_matched_by_the_duplicate_rules_answers_with_that_contact(run, crm, store):
+    existing = crm.add_contact("Jane", "Doe", "jane.other@example.com")
+    _refused_as_duplicate(crm, [("Lead", "00Q000000000077"), ("Contact", existing["Id"])])
+    replies = run("create-contact", chat())
+    assert replies[0] == "Salesforce's duplicate rules found this existing contact; nothing was created."
+    assert replies[1]["title"] == "Contact: Jane Doe" and len(crm.contacts) == 1
+    assert store.room_context("R1")["contact_id"] == existing["Id"]  # the chat's contact from now on
+
+
+def test_create_contact_matched_to_a_lead_by_the_duplicate_rules_says_so(run, crm):
+    _refused_as_duplicate(crm, [("Lead", "00Q000000000077")])
+    [reply] = run("create-contact", chat())
+    assert "duplicate rules found an existing Lead" in reply and "00Q000000000077" in reply and not crm.contacts
+
+
+def test_create_contact_refused_for_another_reason_still_raises(run, crm):
+    _refused_as_duplicate(crm, [])
+    with pytest.raises(CrmValidationError):
+        run("create-contact", chat())

@@ -248,13 +248,7 @@ class ClosureSaver:
             plan = replace(base, contact_id=record["Id"], who_id=record["Id"])
             if not self.autosave:
                 return self._fitted_task(plan)
-            # only what the contact lacks is filled in: a known value is never overwritten, nor a name split anew
-            if record.get("LastName"):
-                wanted.pop("FirstName"), wanted.pop("LastName")
-            if record.get("Phone") or record.get("MobilePhone"):
-                wanted.pop("Phone")
-            wanted = {k: v for k, v in wanted.items() if not record.get(k)}
-            fitted, notes = crm_closure.fit_contact(self.crm, wanted)
+            fitted, notes = crm_closure.fit_contact(self.crm, _still_empty(record, wanted), creating=False)
             return self._fitted_task(replace(plan, contact=fitted or None, notes=tuple(notes)))
         if not self.autosave:
             return self._without_contact(base, None)
@@ -266,6 +260,31 @@ class ClosureSaver:
         if "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
         return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
+
+    def _duplicate(self, plan: Plan, matches: list[tuple[str, str]]) -> Plan:
+        """The org's duplicate rules say the visitor exists: the Task goes on the matching Contact (its empty
+        fields filled) or, with none, on the matching Lead; the org's rules are never overridden."""
+        contact_id = next((i for kind, i in matches if kind == "Contact"), None)
+        if contact_id is not None:
+            record = self.crm.get_contact(contact_id)
+            self.contacts.remember(plan.lead_subject, contact_id)
+            wanted = {k: v for k, v in (plan.contact or {}).items() if k != "LeadSource"}
+            fitted, notes = crm_closure.fit_contact(self.crm, _still_empty(record, wanted), creating=False)
+            note = f"Salesforce's duplicate rules matched the existing contact {cards.contact_name(record)}"
+            log.info("Closed chat: the duplicate rules matched contact %s; the transcript goes there", contact_id)
+            return replace(
+                plan,
+                contact_id=contact_id,
+                who_id=contact_id,
+                contact=fitted or None,
+                notes=(*plan.notes, note, *notes),
+            )
+        lead_id = next(i for kind, i in matches if kind == "Lead")
+        log.info("Closed chat: the duplicate rules matched Lead %s; the transcript goes there", lead_id)
+        return self._without_contact(
+            replace(plan, contact=None, known_leads=({"Id": lead_id, "Name": lead_id},)),
+            "no contact was saved: Salesforce's duplicate rules matched an existing Lead",
+        )
 
     def _without_contact(self, plan: Plan, why: str | None) -> Plan:
         """The Task alone: on the visitor's Lead when there is one, else with the visitor's details in it."""
@@ -320,6 +339,9 @@ class ClosureSaver:
 
     def _degrade(self, plan: Plan, exc: CrmError) -> Plan | None:
         """A plan without what Salesforce refused in the contact; None when nothing is left to drop."""
+        matches = getattr(exc, "duplicates", None)
+        if exc.code == "DUPLICATES_DETECTED" and matches and not plan.contact_id:
+            return self._duplicate(plan, matches)
         contact = dict(plan.contact or {})
         refused = [f for f in getattr(exc, "fields", []) if f in contact and f != "LastName"]
         if exc.code == "INVALID_EMAIL_ADDRESS" and "Email" in contact:
@@ -345,3 +367,13 @@ class ClosureSaver:
             return None  # no transcript to save either: the refusal is the outcome
         log.info("Closed chat: contact refused (%s); logging the transcript without a contact", exc.code)
         return self._without_contact(replace(plan, contact=None), f"no contact was saved: {exc.message}")
+
+
+def _still_empty(record: dict, wanted: dict) -> dict:
+    """What of WANTED the contact lacks: a known value is never overwritten, nor a name split anew."""
+    wanted = dict(wanted)
+    if record.get("LastName"):
+        wanted.pop("FirstName", None), wanted.pop("LastName", None)
+    if record.get("Phone") or record.get("MobilePhone"):
+        wanted.pop("Phone", None)
+    return {k: v for k, v in wanted.items() if not record.get(k)}

@@ -162,9 +162,31 @@ class Commands:
                     f"A Salesforce contact with the email {fields['Email']} already exists; nothing was created.",
                     cards.contact_card(existing[0].record, self.link, "email"),
                 ]
-        record = self.crm.create_contact(fields)
+        try:
+            record = self.crm.create_contact(fields)
+        except CrmValidationError as exc:
+            if exc.code != "DUPLICATES_DETECTED" or not exc.duplicates:
+                raise
+            return self._duplicate_found(inv, exc.duplicates)
         self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
         return ["Contact created.", cards.contact_card(record, self.link)]
+
+    def _duplicate_found(self, inv: Invocation, matches: list[tuple[str, str]]) -> list[Reply]:
+        """The org's duplicate rules matched an existing record: that one is the answer (and, in a chat, the
+        visitor's contact from now on); the bot never overrides the rules unless ALLOW_DUPLICATES says so."""
+        contact_id = next((i for kind, i in matches if kind == "Contact"), None)
+        if contact_id is None:
+            kind, record_id = matches[0]
+            return [
+                f"Salesforce's duplicate rules found an existing {kind} for this person: {self.link(record_id)} "
+                "Nothing was created; convert the Lead in Salesforce to make it a contact."
+            ]
+        record = self.crm.get_contact(contact_id)
+        self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
+        return [
+            "Salesforce's duplicate rules found this existing contact; nothing was created.",
+            cards.contact_card(record, self.link),
+        ]
 
     def _contact_fields(self, inv: Invocation) -> dict[str, Any]:
         """The visitor's name, email and phone, overridden by the options given."""

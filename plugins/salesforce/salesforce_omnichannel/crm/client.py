@@ -49,6 +49,20 @@ def _first_error(content: Any) -> dict:
     return {}
 
 
+def duplicate_matches(error: dict) -> list[tuple[str, str]]:
+    """(object, Id) of each record a DUPLICATES_DETECTED error names, best match first. Salesforce spells
+    the key `duplicateResut` (captured from real orgs, API 54.0 and 56.0); the correct spelling is read too."""
+    result = error.get("duplicateResut") or error.get("duplicateResult") or {}
+    found: list[tuple[float, str, str]] = []
+    for match in result.get("matchResults") or [] if isinstance(result, dict) else []:
+        for candidate in match.get("matchRecords") or []:
+            record = candidate.get("record") or {}
+            kind = str((record.get("attributes") or {}).get("type") or match.get("entityType") or "")
+            if record.get("Id") and kind:
+                found.append((-float(candidate.get("matchConfidence") or 0), kind, str(record["Id"])))
+    return [(kind, record_id) for _, kind, record_id in sorted(found)]
+
+
 def map_error(exc: Exception, what: str) -> CrmError:
     """One sentence for people; the admin detail keeps the errorCode and fields, never the URL or query."""
     if isinstance(exc, CrmError):
@@ -77,7 +91,9 @@ def map_error(exc: Exception, what: str) -> CrmError:
             message = template.format(
                 fields=", ".join(fields) or "a field", code=code, message=str(first.get("message", ""))[:200]
             )
-            return CrmValidationError(message, code, detail, fields)
+            error = CrmValidationError(message, code, detail, fields)
+            error.duplicates = duplicate_matches(first)
+            return error
         status = getattr(exc, "status", 500)
         if isinstance(status, int) and status >= 500:
             return CrmUnavailable("Salesforce had an internal problem; please try again shortly.", code, detail)

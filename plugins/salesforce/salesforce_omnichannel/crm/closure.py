@@ -26,10 +26,16 @@ def plausible_email(value: str) -> bool:
     return bool(_EMAIL.match(value or ""))
 
 
-def fit_contact(crm: Crm, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """VALUES cut to the Contact field lengths from describe; notes say what was cut or left out."""
+def fit_contact(crm: Crm, values: dict[str, Any], creating: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """VALUES cut to the Contact field lengths from describe, less the fields the integration user may
+    not write; notes say what was cut or left out."""
     fitted: dict[str, Any] = {}
     notes: list[str] = []
+    values, hidden = crm.metadata.writable(
+        "Contact", {k: v for k, v in values.items() if v not in (None, "")}, creating
+    )
+    if hidden:
+        notes.append(f"the {', '.join(_label(n) for n in hidden)} was left out: the integration user may not write it")
     for name, value in values.items():
         if value in (None, ""):
             continue
@@ -60,6 +66,7 @@ def write(
     elif contact:
         subrequests.append(crm_composite.SubRequest("contact", "PATCH", f"sobjects/Contact/{contact_id}", contact))
     if task is not None:
+        task, _ = crm.metadata.writable("Task", task, creating=True)  # e.g. a Priority it may not set stays unset
         body = {**task, "WhoId": "@{contact.id}"} if creating else dict(task)
         subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
     if not subrequests:

@@ -49,3 +49,4 @@ class CrmValidationError(CrmError):
     def __init__(self, message: str, code: str = "", admin_detail: str = "", fields: list[str] | None = None):
         super().__init__(message, code, admin_detail)
         self.fields = fields or []
+        self.duplicates: list[tuple[str, str]] = []  # DUPLICATES_DETECTED: (object, Id) of the matching records

@@ -91,6 +91,22 @@ class MetadataCache:
     def field(self, sobject: str, name: str) -> dict | None:
         return next((f for f in self.describe(sobject)["fields"] if f["name"] == name), None)
 
+    def readable(self, sobject: str, wanted: tuple[str, ...]) -> tuple[str, ...]:
+        """WANTED less what the integration user cannot read: describe leaves out the fields its field-level
+        security hides, and a query naming one fails whole (INVALID_FIELD). `Account.Name` stays when the
+        relationship (`AccountId`, relationshipName `Account`) is readable."""
+        fields = self.describe(sobject)["fields"]
+        names = {f["name"] for f in fields}
+        relations = {f.get("relationshipName") for f in fields if f.get("relationshipName")}
+        return tuple(w for w in wanted if (w.partition(".")[0] in relations if "." in w else w in names))
+
+    def writable(self, sobject: str, values: dict, creating: bool) -> tuple[dict, list[str]]:
+        """(VALUES the integration user may create or update, the names of those it may not)."""
+        access = "createable" if creating else "updateable"
+        fields = {f["name"]: f for f in self.describe(sobject)["fields"]}
+        kept = {k: v for k, v in values.items() if fields.get(k, {}).get(access)}
+        return kept, [k for k in values if k not in kept]
+
     def picklist(self, sobject: str, name: str) -> list[PicklistValue]:
         f = self.field(sobject, name) or {}
         return [

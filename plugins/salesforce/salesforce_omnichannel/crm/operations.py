@@ -88,10 +88,6 @@ def _type_of(record: dict) -> str:
     return str((record.get("attributes") or {}).get("type") or "")
 
 
-def _select(fields: tuple[str, ...]) -> str:
-    return ", ".join(fields)
-
-
 class Crm:
     def __init__(
         self,
@@ -139,7 +135,7 @@ class Crm:
         usable = _usable_email(email)
         if usable:
             records = self.client.query(
-                f"SELECT {_select(LEAD_SELECT)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
+                f"SELECT {self._fields('Lead', LEAD_SELECT)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
                 "find lead by email",
             )
             if records:
@@ -150,7 +146,7 @@ class Crm:
 
     def _contacts_by_email(self, email: str) -> list[ContactMatch]:
         records = self.client.query(
-            f"SELECT {_select(CONTACT_SELECT)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
+            f"SELECT {self._fields('Contact', CONTACT_SELECT)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
             "find contact by email",
         )
         return [ContactMatch(r, "email") for r in records]
@@ -159,7 +155,7 @@ class Crm:
         """One SOSL search on digits returning SOBJECTS, then an exact comparison of normalised numbers
         here; newest first."""
         term = sosl_escape(phones.search_term(phone))
-        returning = ", ".join(f"{name}({_select(_SELECT_OF[name])})" for name in sobjects)
+        returning = ", ".join(f"{name}({self._fields(name, _SELECT_OF[name])})" for name in sobjects)
         hits = self.client.search(
             f"FIND {{{term}}} IN PHONE FIELDS RETURNING {returning} LIMIT 50",
             f"find {' or '.join(name.lower() for name in sobjects)} by phone",
@@ -174,7 +170,8 @@ class Crm:
     def get_contact(self, contact_id: str) -> dict:
         self._check_id(contact_id, "003")
         records = self.client.query(
-            f"SELECT {_select(CONTACT_SELECT)} FROM Contact WHERE Id = {quote(contact_id)}", "get contact"
+            f"SELECT {self._fields('Contact', CONTACT_SELECT)} FROM Contact WHERE Id = {quote(contact_id)}",
+            "get contact",
         )
         if not records:
             raise CrmNotFound("That Salesforce contact does not exist (any more).", "NOT_FOUND")
@@ -186,6 +183,7 @@ class Crm:
             raise CrmValidationError(
                 "A contact needs a last name: add --last-name.", "REQUIRED_FIELD_MISSING", fields=["LastName"]
             )
+        values = self._writable("Contact", values)
         self._check_picklists("Contact", values)
         created = self.client.call("create contact", lambda sf: sf.Contact.create(values))
         return self.get_contact(created["id"])
@@ -194,6 +192,7 @@ class Crm:
         """Send only fields that changed and are not empty (never blank a field); returns what was sent."""
         current = current if current is not None else self.get_contact(contact_id)
         changes = {k: v for k, v in fields.items() if v not in (None, "") and str(current.get(k) or "") != str(v)}
+        changes = self._writable("Contact", changes, creating=False) if changes else changes
         if changes:
             self.client.call("update contact", lambda sf: sf.Contact.update(contact_id, changes))
         return changes
@@ -222,7 +221,7 @@ class Crm:
     def contact_cases(self, contact_id: str, limit: int = 20) -> list[dict]:
         self._check_id(contact_id, "003")
         return self.client.query(
-            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE ContactId = {quote(contact_id)} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
+            f"SELECT {self._fields('Case', CASE_SELECT)} FROM Case WHERE ContactId = {quote(contact_id)} ORDER BY CreatedDate DESC LIMIT {int(limit)}",
             "list cases",
         )
 
@@ -234,7 +233,8 @@ class Crm:
             )
         number = raw.zfill(8) if len(raw) < 8 else raw
         records = self.client.query(
-            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE CaseNumber = {quote(number)} LIMIT 1", "get case by number"
+            f"SELECT {self._fields('Case', CASE_SELECT)} FROM Case WHERE CaseNumber = {quote(number)} LIMIT 1",
+            "get case by number",
         )
         if not records:
             raise CrmNotFound(f"There is no case {number} in Salesforce.", "NOT_FOUND")
@@ -242,7 +242,7 @@ class Crm:
 
     def create_case(self, contact_id: str | None, fields: dict[str, Any], contact: dict | None = None) -> dict:
         """`contact`: the contact's record when the caller has it (saves the query for its AccountId)."""
-        values = {k: v for k, v in fields.items() if v not in (None, "")}
+        values = self._writable("Case", {k: v for k, v in fields.items() if v not in (None, "")})
         self._check_picklists("Case", values)
         for name in ("Status", "Priority"):
             if name not in values:
@@ -262,9 +262,10 @@ class Crm:
             values["ContactId"] = contact_id
             if contact.get("AccountId"):
                 values["AccountId"] = contact["AccountId"]
+        values, _ = self.metadata.writable("Case", values, creating=True)  # the defaults it may not write stay unset
         created = self.client.call("create case", lambda sf: sf.Case.create(values))
         records = self.client.query(
-            f"SELECT {_select(CASE_SELECT)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
+            f"SELECT {self._fields('Case', CASE_SELECT)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
         )
         return records[0]
 
@@ -273,7 +274,7 @@ class Crm:
         self, contact_id: str | None, subject: str, body: str, case_id: str | None = None, lead_id: str | None = None
     ) -> str:
         subject, body = self.fit_task(subject, body)
-        values = task_values(subject, body, contact_id or lead_id, case_id)
+        values, _ = self.metadata.writable("Task", task_values(subject, body, contact_id or lead_id, case_id), True)
         created = self.client.call("log transcript", lambda sf: sf.Task.create(values))
         return created["id"]
 
@@ -302,6 +303,24 @@ class Crm:
         )
 
     # -- helpers -------------------------------------------------------------------------
+    def _fields(self, sobject: str, wanted: tuple[str, ...]) -> str:
+        """The SELECT list: WANTED less what the integration user may not read (cards leave those out)."""
+        return ", ".join(self.metadata.readable(sobject, wanted))
+
+    def _writable(self, sobject: str, values: dict[str, Any], creating: bool = True) -> dict[str, Any]:
+        """VALUES, refused with the field's name when the integration user may not write one of them."""
+        kept, refused = self.metadata.writable(sobject, values, creating)
+        if refused:
+            names = ", ".join(refused)
+            raise CrmValidationError(
+                f"This Salesforce integration may not write {sobject} {names}: leave it out, or ask your "
+                f"Salesforce admin to give the integration user edit access to it (`!salesforce check` lists "
+                "what it may write).",
+                "FIELD_NOT_WRITABLE",
+                fields=refused,
+            )
+        return kept
+
     def record_url(self, record_id: str) -> str:
         sobject = PREFIXES.get(record_id[:3], "")
         base = self.client.instance_url
