@@ -259,6 +259,9 @@ class ClosureSaver:
             ]
         if "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
+        account_id = self.crm.default_account_id()
+        if account_id:
+            fitted["AccountId"] = account_id  # visible to the agents: a contact without an account is private
         return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
 
     def _duplicate(self, plan: Plan, matches: list[tuple[str, str]]) -> Plan:

@@ -71,7 +71,9 @@ def write(
         subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
     if not subrequests:
         return contact_id, None
-    results = crm_composite.run(crm.client, subrequests, "save closed chat")
+    results = crm_composite.run(
+        crm.client, subrequests, "save closed chat", crm.contact_headers() if creating else None
+    )
     created = (results.get("contact") or {}).get("id") if creating else contact_id
     return created, (results.get("task") or {}).get("id") if task is not None else None
 

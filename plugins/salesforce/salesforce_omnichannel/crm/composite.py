@@ -28,8 +28,11 @@ class SubRequest:
     body: dict
 
 
-def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> dict[str, Any]:
-    """One allOrNone composite call; the body of each subrequest by its ref (None for a 204)."""
+def run(
+    client: SalesforceClient, subrequests: list[SubRequest], what: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One allOrNone composite call; the body of each subrequest by its ref (None for a 204). HEADERS
+    (e.g. Sforce-Duplicate-Rule-Header) go on the composite request and so apply to every subrequest."""
     version = client.settings.api_version
     payload = {
         "allOrNone": True,
@@ -38,7 +41,7 @@ def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> d
             for s in subrequests
         ],
     }
-    answer = client.call(what, lambda sf: sf.restful("composite", method="POST", json=payload))
+    answer = client.call(what, lambda sf: sf.restful("composite", method="POST", json=payload, headers=headers or {}))
     results: dict[str, Any] = {}
     failures: list[tuple[str, int, Any]] = []
     for entry in (answer or {}).get("compositeResponse") or []:

@@ -98,6 +98,7 @@ class Crm:
         self.settings = settings
         self.client = client or SalesforceClient(settings)
         self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes, keep=describes)
+        self._default_account: tuple[float, str | None] | None = None  # (looked up at, Id) of NEW_CONTACT_ACCOUNT
 
     def __repr__(self) -> str:
         return f"Crm(username={self.settings.username!r})"
@@ -184,8 +185,12 @@ class Crm:
                 "A contact needs a last name: add --last-name.", "REQUIRED_FIELD_MISSING", fields=["LastName"]
             )
         values = self._writable("Contact", values)
+        if not values.get("AccountId") and self.default_account_id():
+            values["AccountId"] = self.default_account_id()  # a contact without an account is private to its owner
         self._check_picklists("Contact", values)
-        created = self.client.call("create contact", lambda sf: sf.Contact.create(values))
+        created = self.client.call(
+            "create contact", lambda sf: sf.Contact.create(values, headers=self.contact_headers())
+        )
         return self.get_contact(created["id"])
 
     def update_contact(self, contact_id: str, fields: dict[str, Any], current: dict | None = None) -> dict[str, Any]:
@@ -196,6 +201,27 @@ class Crm:
         if changes:
             self.client.call("update contact", lambda sf: sf.Contact.update(contact_id, changes))
         return changes
+
+    def default_account_id(self) -> str | None:
+        """NEW_CONTACT_ACCOUNT as an Account Id (an Id is taken as it is, a Name looked up exactly), cached
+        for METADATA_REFRESH_MINUTES so it costs no call per chat; None when unset."""
+        wanted = self.settings.new_contact_account.strip()
+        if not wanted:
+            return None
+        now = time.time()
+        if (
+            self._default_account is None
+            or now - self._default_account[0] > self.settings.metadata_refresh_minutes * 60
+        ):
+            if re.fullmatch(r"001[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?", wanted):
+                found: str | None = wanted
+            else:
+                records = self.client.query(
+                    f"SELECT Id, Name FROM Account WHERE Name = {quote(wanted[:255])} LIMIT 2", "find account"
+                )
+                found = records[0]["Id"] if len(records) == 1 else None
+            self._default_account = (now, found)
+        return self._default_account[1]
 
     def find_account(self, name: str) -> dict:
         """The one Account named NAME (exactly, else by prefix); a clear error for none or several."""
@@ -263,7 +289,7 @@ class Crm:
             if contact.get("AccountId"):
                 values["AccountId"] = contact["AccountId"]
         values, _ = self.metadata.writable("Case", values, creating=True)  # the defaults it may not write stay unset
-        created = self.client.call("create case", lambda sf: sf.Case.create(values))
+        created = self.client.call("create case", lambda sf: sf.Case.create(values, headers=self.case_headers()))
         records = self.client.query(
             f"SELECT {self._fields('Case', CASE_SELECT)} FROM Case WHERE Id = {quote(created['id'])}", "get case"
         )
@@ -303,6 +329,15 @@ class Crm:
         )
 
     # -- helpers -------------------------------------------------------------------------
+    def case_headers(self) -> dict[str, str]:
+        """A case the bot creates stays with its owner unless CASE_ASSIGNMENT_RULES lets the org's active
+        assignment rule (or its default case owner) take it (Sforce-Auto-Assign defaults to TRUE)."""
+        return {} if self.settings.case_assignment_rules else {"Sforce-Auto-Assign": "FALSE"}
+
+    def contact_headers(self) -> dict[str, str]:
+        """The org's duplicate rules decide, unless ALLOW_DUPLICATES saves over an "Allow" rule's alert."""
+        return {"Sforce-Duplicate-Rule-Header": "allowSave=true"} if self.settings.allow_duplicates else {}
+
     def _fields(self, sobject: str, wanted: tuple[str, ...]) -> str:
         """The SELECT list: WANTED less what the integration user may not read (cards leave those out)."""
         return ", ".join(self.metadata.readable(sobject, wanted))

@@ -20,6 +20,14 @@ class SalesforceSettings:
     api_version: str = "59.0"
     ca_bundle: str = ""
     timeout_seconds: float = 20.0
+    case_assignment_rules: bool = False  # False: cases the bot creates say `Sforce-Auto-Assign: FALSE`
+    allow_duplicates: bool = False  # True: contacts are saved over the org's duplicate rules (allowSave)
+    new_contact_account: str = ""  # an Account Id or exact Name new contacts are attached to
+    # who owns the records made for a chat (crm/owners.py): "agent" (the serving agent's user) or "integration"
+    owner: str = "agent"
+    # AGENT_USERS: (Rocket.Chat username, Salesforce username or User Id) pairs, sorted: hashable, comparable
+    agent_users: tuple[tuple[str, str], ...] = ()
+    fallback_owner: str = ""  # a User Id (005…) or Queue Id (00G…); "" is the integration user
 
     def __repr__(self) -> str:  # the key file path is not secret, but keep reprs short and boring
         return f"SalesforceSettings(username={self.username!r}, auth_url={self.auth_url!r}, api_version={self.api_version!r})"
@@ -46,4 +54,19 @@ class SalesforceSettings:
             api_version=str(config.get("API_VERSION") or "59.0"),
             ca_bundle=str(config.get("CA_BUNDLE") or ""),
             timeout_seconds=float(config.get("REQUEST_TIMEOUT_SECONDS") or 20),
+            owner=str(config.get("OWNER") or "agent").lower(),
+            agent_users=_pairs(config.get("AGENT_USERS")),
+            fallback_owner=str(config.get("FALLBACK_OWNER") or ""),
         )
+
+    @property
+    def agent_user_map(self) -> dict[str, str]:
+        """AGENT_USERS as a dict (Rocket.Chat username -> Salesforce username or User Id)."""
+        return dict(self.agent_users)
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """A validated AGENT_USERS mapping as sorted pairs; anything else (not configured) is none."""
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in value.items()))
