@@ -90,6 +90,9 @@ _SALESFORCE_KEYS = (
     "CA_BUNDLE",
     "REQUEST_TIMEOUT_SECONDS",
     "STATE_FILE",
+    "OWNER",
+    "AGENT_USERS",
+    "FALLBACK_OWNER",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -32,7 +33,12 @@ STR_KEYS = (
     "API_VERSION",
     "CA_BUNDLE",
     "STATE_FILE",
+    "OWNER",
+    "FALLBACK_OWNER",
 )
+# key -> what its value maps (chat/config's one non-scalar type; see `_parse_agent_users`)
+DICT_KEYS = ("AGENT_USERS",)
+OWNER_CHOICES = ("agent", "integration")
 REQUIRED = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE")
 
 BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -51,6 +57,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "CA_BUNDLE": "",
     "REQUEST_TIMEOUT_SECONDS": 20,
     "STATE_FILE": "",
+    "OWNER": "agent",
+    "AGENT_USERS": {},
+    "FALLBACK_OWNER": "",
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
@@ -90,12 +99,66 @@ def _parse_int(key: str, value: Any) -> int:
     return number
 
 
+# a Salesforce User Id (005…) or Queue Id (00G…), 15 or 18 characters
+_USER_ID = re.compile(r"005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?")
+_OWNER_ID = re.compile(r"(?:005|00G)[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?")
+# a Salesforce username has the form of an email address (no spaces, one @, a dot in the domain)
+_SF_USERNAME = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_RC_USERNAME = re.compile(r"@?[^\s@]{1,120}")
+
+
+def _parse_agent_users(key: str, value: Any) -> dict[str, str]:
+    """AGENT_USERS: a dict of Rocket.Chat username -> Salesforce username or User Id (005…), given as a
+    dict (`!plugin config`) or as its JSON / Python-literal text (SALESFORCE_AGENT_USERS); '' is {}.
+    A leading @ on a Rocket.Chat username is dropped. Nothing the admin typed is echoed whole."""
+    if isinstance(value, str):
+        text = value.strip()
+        if _KEY_MATERIAL.search(text):
+            raise ConfigError(f"{key} looks like key material. {KEY_HOME}")
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                raise ConfigError(
+                    f"{key} must be a dictionary of Rocket.Chat username to Salesforce username or User Id, e.g. "
+                    '{"alice": "alice@acme.com", "bob": "005xx000001Sv6AAAS"}.'
+                ) from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{key} must be a dictionary of Rocket.Chat username to Salesforce username or User Id, e.g. "
+            '{"alice": "alice@acme.com"}.'
+        )
+    result: dict[str, str] = {}
+    for raw_name, raw_target in value.items():
+        name, target = str(raw_name).strip(), raw_target.strip() if isinstance(raw_target, str) else raw_target
+        if _KEY_MATERIAL.search(name) or (isinstance(target, str) and _KEY_MATERIAL.search(target)):
+            raise ConfigError(f"{key} looks like key material. {KEY_HOME}")
+        if not isinstance(raw_name, str) or not _RC_USERNAME.fullmatch(name):
+            raise ConfigError(f"{key}: {str(raw_name)[:40]!r} is not a Rocket.Chat username.")
+        name = name.lstrip("@")
+        if not isinstance(target, str) or not (_SF_USERNAME.fullmatch(target) or _USER_ID.fullmatch(target)):
+            raise ConfigError(
+                f"{key}: {name[:40]!r} maps to {str(target)[:40]!r}, which is neither a Salesforce username "
+                "(name@company.com) nor a Salesforce User Id (005…, 15 or 18 characters)."
+            )
+        if name in result:
+            raise ConfigError(f"{key} names {name[:40]!r} twice.")
+        result[name] = target
+    return result
+
+
 def coerce(key: str, value: Any) -> Any:
     """The typed value of one key, or ConfigError naming it."""
     if key in BOOL_KEYS:
         return _parse_bool(key, value)
     if key in INT_KEYS:
         return _parse_int(key, value)
+    if key in DICT_KEYS:
+        return _parse_agent_users(key, value)
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ConfigError(f"{key} must be text.")
     text = str(value).strip()
@@ -105,13 +168,22 @@ def coerce(key: str, value: Any) -> Any:
         raise ConfigError(f"API_VERSION must look like 59.0, not {text[:20]!r}.")
     if key in ("AUTH_URL", "AUDIENCE") and text and not re.match(r"https?://", text):
         raise ConfigError(f"{key} must be a URL starting with https://, e.g. {BUILTIN_DEFAULTS[key]}.")
+    if key == "OWNER":
+        if text.lower() not in OWNER_CHOICES:
+            raise ConfigError(f"OWNER must be agent or integration, not {text[:20]!r}.")
+        return text.lower()
+    if key == "FALLBACK_OWNER" and text and not _OWNER_ID.fullmatch(text):
+        raise ConfigError(
+            "FALLBACK_OWNER must be a Salesforce User Id (005…) or Queue Id (00G…) of 15 or 18 characters, "
+            f"or empty for the integration user; not {text[:20]!r}."
+        )
     return text
 
 
 def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Built-ins, overridden by the environment, overridden by the bot's SALESFORCE_* settings."""
     environ = os.environ if environ is None else environ
-    result = dict(BUILTIN_DEFAULTS)
+    result = {key: dict(value) if isinstance(value, dict) else value for key, value in BUILTIN_DEFAULTS.items()}
     for key in KEYS:
         candidates = (
             getattr(bot_config, f"SALESFORCE_{key}", None) if bot_config is not None else None,
