@@ -7,7 +7,7 @@ Task.Status is marked restricted here so that INVALID_OR_NULL_FOR_RESTRICTED_PIC
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 KEY_PREFIXES = {
     "Account": "001",
@@ -17,7 +17,13 @@ KEY_PREFIXES = {
     "Task": "00T",
     "Event": "00U",
     "User": "005",
+    "Group": "00G",
+    "QueueSobject": "03g",
+    "RecordType": "012",
 }
+# Setup objects: queried through the API, never written by an integration (Setup makes them).
+SETUP_OBJECTS = ("User", "Group", "QueueSobject", "RecordType")
+MASTER_RECORD_TYPE_ID = "012000000000000AAA"  # the same in every org (LWC getPicklistValues, RecordTypeInfo)
 OBJECT_BY_PREFIX = {v: k for k, v in KEY_PREFIXES.items()}
 
 
@@ -35,6 +41,7 @@ class Field:
     restricted: bool = False
     reference_to: tuple[str, ...] = ()
     relationship: str | None = None
+    custom: bool = False
 
     @property
     def filterable(self) -> bool:
@@ -55,7 +62,7 @@ class Field:
             "createable": self.createable,
             "updateable": self.updateable,
             "defaultedOnCreate": self.defaulted,
-            "custom": False,
+            "custom": self.custom,
             "restrictedPicklist": self.restricted,
             "filterable": self.filterable,
             "sortable": self.sortable,
@@ -145,10 +152,13 @@ _register(
         Field("Phone", "Business Phone", "phone", 40),
         Field("MobilePhone", "Mobile Phone", "phone", 40),
         Field("Title", "Title", "string", 128),
+        Field("Department", "Department", "string", 80),
         Field("AccountId", "Account ID", "reference", 18, reference_to=("Account",), relationship="Account"),
         Field("LeadSource", "Lead Source", "picklist", 255, picklist=LEAD_SOURCE),
+        Field("MailingStreet", "Mailing Street", "textarea", 255),
         Field("MailingCity", "Mailing City", "string", 40),
         Field("MailingState", "Mailing State/Province", "string", 80),
+        Field("MailingPostalCode", "Mailing Zip/Postal Code", "string", 20),
         Field("MailingCountry", "Mailing Country", "string", 80),
         Field("Description", "Contact Description", "textarea", 32000),
     ],
@@ -159,6 +169,7 @@ _register(
         Field("FirstName", "First Name", "string", 40),
         Field("LastName", "Last Name", "string", 80, nillable=False),
         Field("Name", "Full Name", "string", 121, createable=False, updateable=False),
+        Field("Title", "Title", "string", 128),
         Field("Company", "Company", "string", 255, nillable=False),
         Field("Email", "Email", "email", 80),
         Field("Phone", "Phone", "phone", 40),
@@ -291,23 +302,94 @@ _register(
 )
 
 
+def _read_only(*fields: Field) -> list[Field]:
+    """Setup objects' fields: readable through the API, written only in Setup."""
+    return [replace(f, createable=False, updateable=False) for f in fields]
+
+
+def _register_setup(name: str, fields: list[Field]) -> None:
+    """Setup objects carry no OwnerId or IsDeleted (Object Reference: User, RecordType, QueueSobject)."""
+    SCHEMA[name] = {f.name: f for f in _system(name)[:3] + _read_only(*fields)}
+
+
+_register_setup(
+    "User",
+    [
+        Field("Username", "Username", "string", 80, nillable=False),
+        Field("FirstName", "First Name", "string", 40),
+        Field("LastName", "Last Name", "string", 80, nillable=False),
+        Field("Name", "Full Name", "string", 121),
+        Field("Email", "Email", "email", 128, nillable=False),
+        Field("Alias", "Alias", "string", 8, nillable=False),
+        Field("FederationIdentifier", "SAML Federation ID", "string", 512),
+        Field("IsActive", "Active", "boolean", nillable=False, defaulted=True),
+    ],
+)
+_register_setup(
+    "Group",
+    [
+        Field("Name", "Name", "string", 40),
+        Field("DeveloperName", "Developer Name", "string", 80),
+        Field("Type", "Type", "picklist", 40, nillable=False, picklist=_pick("Regular", "Role", "Queue")),
+        Field("Email", "Email", "email", 255),
+    ],
+)
+_register_setup(
+    "QueueSobject",
+    [
+        Field("QueueId", "Group ID", "reference", 18, nillable=False, reference_to=("Group",), relationship="Queue"),
+        Field("SobjectType", "Sobject Type", "picklist", 40, nillable=False, picklist=_pick("Case", "Lead")),
+    ],
+)
+_register_setup(
+    "RecordType",
+    [
+        Field("Name", "Record Type Label", "string", 80, nillable=False),
+        Field("DeveloperName", "Record Type Name", "string", 80, nillable=False),
+        Field("SobjectType", "SObject Type Name", "picklist", 40, nillable=False, picklist=_pick("Case", "Contact")),
+        Field("IsActive", "Active", "boolean", nillable=False, defaulted=True),
+        Field("Description", "Description", "string", 255),
+    ],
+)
+
+
+def master_record_type_info(sobject: str, version: str) -> dict:
+    """What describe's `recordTypeInfos` holds for an object without record types: Master alone,
+    available and the default (DescribeSObjectResult.recordTypeInfos; RecordTypeInfo class)."""
+    return {
+        "active": True,
+        "available": True,
+        "defaultRecordTypeMapping": True,
+        "developerName": "Master",
+        "master": True,
+        "name": "Master",
+        "recordTypeId": MASTER_RECORD_TYPE_ID,
+        "urls": {"layout": f"/services/data/v{version}/sobjects/{sobject}/describe/layouts/{MASTER_RECORD_TYPE_ID}"},
+    }
+
+
 @dataclass
 class Describe:
-    """`GET sobjects/X/describe` (the subset of keys a client reads)."""
+    """`GET sobjects/X/describe` (the subset of keys a client reads), of the fields the caller may
+    see (FIELDS, default the whole schema) and the record types it may use (RECORD_TYPES)."""
 
     name: str
     extra: dict = field(default_factory=dict)
+    fields: dict[str, Field] | None = None
+    record_types: list[dict] | None = None
 
     def body(self, version: str) -> dict:
         prefix = KEY_PREFIXES[self.name]
+        setup = self.name in SETUP_OBJECTS
+        fields = self.fields if self.fields is not None else SCHEMA[self.name]
         return {
             "name": self.name,
             "label": self.name,
             "labelPlural": self.name + ("es" if self.name.endswith("s") else "s"),
             "keyPrefix": prefix,
             "custom": False,
-            "createable": True,
-            "updateable": True,
+            "createable": not setup,
+            "updateable": not setup,
             "queryable": True,
             "searchable": self.name in ("Account", "Contact", "Lead", "Case"),
             "urls": {
@@ -315,5 +397,8 @@ class Describe:
                 "describe": f"/services/data/v{version}/sobjects/{self.name}/describe",
                 "rowTemplate": f"/services/data/v{version}/sobjects/{self.name}/{{ID}}",
             },
-            "fields": [f.describe() for f in SCHEMA[self.name].values()],
+            "fields": [f.describe() for f in fields.values()],
+            "recordTypeInfos": self.record_types
+            if self.record_types is not None
+            else [master_record_type_info(self.name, version)],
         }

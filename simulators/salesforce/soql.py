@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulators.salesforce.schema import SCHEMA
+from simulators.salesforce.schema import OBJECT_BY_PREFIX, SCHEMA, Field
 from simulators.salesforce.store import SfError, parse_sf_datetime
 
 KEYWORDS = {
@@ -184,11 +184,15 @@ class Query:
     order: list[tuple[list[str], bool, bool]] = field(default_factory=list)  # path, desc, nulls_last
     limit: int | None = None
     offset: int = 0
+    schema: dict[str, dict[str, Field]] = field(
+        default_factory=lambda: SCHEMA, repr=False
+    )  # the fields the caller may see
 
 
 class _Parser:
-    def __init__(self, query: str):
+    def __init__(self, query: str, schema: dict[str, dict[str, Field]] = SCHEMA):
         self.query = query
+        self.schema = schema
         self.tokens = tokenize(query)
         self.pos = 0
 
@@ -233,14 +237,19 @@ class _Parser:
         obj_tok = self.take()
         if obj_tok.kind != "ident":
             raise _malformed(obj_tok, self.query)
-        sobject = next((name for name in SCHEMA if name.lower() == obj_tok.value.lower()), None)
+        sobject = next((name for name in self.schema if name.lower() == obj_tok.value.lower()), None)
         if sobject is None:
             raise SfError(
                 400,
                 "INVALID_TYPE",
                 f"\n{self.query[:60]}\n{' ' * (obj_tok.column - 1)}^\nERROR at Row:1:Column:{obj_tok.column}\nsObject type '{obj_tok.value}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
             )
-        q = Query(sobject, [resolve_path(sobject, t.value, t.column, self.query) for t in raw_fields], count)
+        q = Query(
+            sobject,
+            [resolve_path(sobject, t.value, t.column, self.query, self.schema) for t in raw_fields],
+            count,
+            schema=self.schema,
+        )
         seen: set[str] = set()
         for t, path in zip(raw_fields, q.fields, strict=True):
             if ".".join(path) in seen:
@@ -260,8 +269,8 @@ class _Parser:
                 tok = self.take()
                 if tok.kind != "ident":
                     raise _malformed(tok, self.query)
-                path = resolve_path(sobject, tok.value, tok.column, self.query)
-                _require(sobject, path, "sortable", "sorted", tok, self.query)
+                path = resolve_path(sobject, tok.value, tok.column, self.query, self.schema)
+                _require(sobject, path, "sortable", "sorted", tok, self.query, self.schema)
                 desc = False
                 if self.at_kw("ASC", "DESC"):
                     desc = self.take().value == "DESC"
@@ -326,8 +335,8 @@ class _Parser:
         tok = self.take()
         if tok.kind != "ident":
             raise _malformed(tok, self.query)
-        path = resolve_path(self._sobject(), tok.value, tok.column, self.query)
-        _require(self._sobject(), path, "filterable", "filtered", tok, self.query)
+        path = resolve_path(self._sobject(), tok.value, tok.column, self.query, self.schema)
+        _require(self._sobject(), path, "filterable", "filtered", tok, self.query, self.schema)
         if self.at_kw("NOT"):
             self.take()
             self.expect_kw("IN")
@@ -340,7 +349,7 @@ class _Parser:
             value = self.take()
             if value.kind != "string":
                 raise _malformed(value, self.query)
-            if _field_of(self._sobject(), path).type in ("id", "reference"):
+            if _field_of(self._sobject(), path, self.schema).type in ("id", "reference"):
                 raise SfError(
                     400,
                     "INVALID_QUERY_FILTER_OPERATOR",
@@ -352,14 +361,14 @@ class _Parser:
             raise _malformed(op, self.query)
         literal = self.tokens[self.pos]
         value = self._value()
-        _check_literal(self._sobject(), path, literal, value, self.query)
+        _check_literal(self._sobject(), path, literal, value, self.query, self.schema)
         return Compare(path, op.value, value)
 
     def _sobject(self) -> str:
         for i, t in enumerate(self.tokens):
             if t.kind == "keyword" and t.value == "FROM":
                 name = self.tokens[i + 1].value
-                return next(n for n in SCHEMA if n.lower() == str(name).lower())
+                return next(n for n in self.schema if n.lower() == str(name).lower())
         raise _malformed(None, self.query)
 
     def _list(self) -> list:
@@ -406,42 +415,49 @@ def date_literal(word: str) -> tuple[dt.datetime, dt.datetime] | None:
     return None
 
 
-def resolve_path(sobject: str, dotted: str, column: int, query: str) -> list[str]:
-    """`account.name` on Contact -> ["Account", "Name"]; INVALID_FIELD when it doesn't exist."""
+def resolve_path(
+    sobject: str, dotted: str, column: int, query: str, schema: dict[str, dict[str, Field]] = SCHEMA
+) -> list[str]:
+    """`account.name` on Contact -> ["Account", "Name"]; INVALID_FIELD when it doesn't exist in
+    SCHEMA (the caller's: a field its field security hides does not exist for it)."""
     parts = dotted.split(".")
     if len(parts) > 1 and parts[0].lower() == sobject.lower():
         parts = parts[1:]
     current = sobject
     resolved: list[str] = []
     for i, part in enumerate(parts):
-        fields = SCHEMA[current]
+        fields = schema[current]
         if i < len(parts) - 1:
             rel = next((f for f in fields.values() if f.relationship and f.relationship.lower() == part.lower()), None)
-            if rel is None or not rel.reference_to or rel.reference_to[0] not in SCHEMA:
+            if rel is None or not rel.reference_to or rel.reference_to[0] not in schema:
                 raise _invalid_field(dotted, sobject, column, query)
             resolved.append(rel.relationship)
             current = rel.reference_to[0]
         else:
             f = next((f for f in fields.values() if f.name.lower() == part.lower()), None)
+            if f is None and i:  # a parent's field: Salesforce names the column and the parent's entity
+                raise _invalid_field(part, current, column, query)
             if f is None:
                 raise _invalid_field(dotted, sobject, column, query)
             resolved.append(f.name)
     return resolved
 
 
-def _field_of(sobject: str, path: list[str]):
+def _field_of(sobject: str, path: list[str], schema: dict[str, dict[str, Field]] = SCHEMA) -> Field:
     current = sobject
     for part in path[:-1]:
-        current = next(f for f in SCHEMA[current].values() if f.relationship == part).reference_to[0]
-    return SCHEMA[current][path[-1]]
+        current = next(f for f in schema[current].values() if f.relationship == part).reference_to[0]
+    return schema[current][path[-1]]
 
 
 _SOQL_TYPES = {"datetime": "dateTime", "date": "date", "boolean": "boolean", "int": "int", "double": "double"}
 
 
-def _check_literal(sobject: str, path: list[str], tok: Token, value: Any, query: str) -> None:
+def _check_literal(
+    sobject: str, path: list[str], tok: Token, value: Any, query: str, schema: dict[str, dict[str, Field]] = SCHEMA
+) -> None:
     """Salesforce compares a field only with a literal of its own type (a quoted date is text, not a date)."""
-    f = _field_of(sobject, path)
+    f = _field_of(sobject, path, schema)
     column = f"\n{_excerpt(query)}\nERROR at Row:1:Column:{tok.column}\n"
     if value is None:
         return
@@ -474,12 +490,17 @@ def _check_literal(sobject: str, path: list[str], tok: Token, value: Any, query:
         )
 
 
-def _require(sobject: str, path: list[str], flag: str, verb: str, tok: Token, query: str) -> None:
+def _require(
+    sobject: str,
+    path: list[str],
+    flag: str,
+    verb: str,
+    tok: Token,
+    query: str,
+    schema: dict[str, dict[str, Field]] = SCHEMA,
+) -> None:
     """INVALID_FIELD for a field that cannot be filtered or sorted (long text areas such as Description)."""
-    current = sobject
-    for part in path[:-1]:
-        current = next(f for f in SCHEMA[current].values() if f.relationship == part).reference_to[0]
-    if not getattr(SCHEMA[current][path[-1]], flag):
+    if not getattr(_field_of(sobject, path, schema), flag):
         raise SfError(
             400,
             "INVALID_FIELD",
@@ -498,26 +519,37 @@ def _invalid_field(name: str, sobject: str, column: int, query: str) -> SfError:
     )
 
 
-def parse(query: str) -> Query:
+def parse(query: str, schema: dict[str, dict[str, Field]] = SCHEMA) -> Query:
+    """QUERY parsed against SCHEMA (the objects and fields the caller may see)."""
     if not query or not query.strip():
         raise SfError(400, "MALFORMED_QUERY", "ERROR at Row:1:Column:1\nunexpected token: <EOF>")
-    return _Parser(query).parse()
+    return _Parser(query, schema).parse()
 
 
 # -- evaluation --------------------------------------------------------------------------
 Lookup = Callable[[str], dict | None]
 
 
-def value_at(record: dict, path: list[str], sobject: str, lookup: Lookup) -> Any:
+def value_at(
+    record: dict, path: list[str], sobject: str, lookup: Lookup, schema: dict[str, dict[str, Field]] = SCHEMA
+) -> Any:
     current, obj = record, sobject
     for part in path[:-1]:
-        rel = next(f for f in SCHEMA[obj].values() if f.relationship == part)
+        rel = next(f for f in schema[obj].values() if f.relationship == part)
         ref = current.get(rel.name)
         parent = lookup(ref) if ref else None
         if parent is None:
             return None
-        current, obj = parent, rel.reference_to[0]
+        current, obj = parent, _parent_type(parent, rel)
     return current.get(path[-1])
+
+
+def _parent_type(parent: dict, rel: Field) -> str:
+    """The parent's object: the lookup's first target, or its own kind for a polymorphic owner (a queue)."""
+    actual = OBJECT_BY_PREFIX.get(str(parent.get("Id") or "")[:3])
+    return (
+        actual if actual in rel.reference_to or (actual == "Group" and rel.name == "OwnerId") else rel.reference_to[0]
+    )
 
 
 def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
@@ -553,16 +585,18 @@ def _like(value: Any, pattern: str) -> bool:
     return re.fullmatch(rx, str(value), re.IGNORECASE | re.DOTALL) is not None
 
 
-def matches(node: Any, record: dict, sobject: str, lookup: Lookup) -> bool:
+def matches(
+    node: Any, record: dict, sobject: str, lookup: Lookup, schema: dict[str, dict[str, Field]] = SCHEMA
+) -> bool:
     if node is None:
         return True
     if isinstance(node, BoolOp):
         if node.op == "AND":
-            return all(matches(p, record, sobject, lookup) for p in node.parts)
+            return all(matches(p, record, sobject, lookup, schema) for p in node.parts)
         if node.op == "OR":
-            return any(matches(p, record, sobject, lookup) for p in node.parts)
-        return not matches(node.parts[0], record, sobject, lookup)
-    actual = value_at(record, node.path, sobject, lookup)
+            return any(matches(p, record, sobject, lookup, schema) for p in node.parts)
+        return not matches(node.parts[0], record, sobject, lookup, schema)
+    actual = value_at(record, node.path, sobject, lookup, schema)
     if isinstance(node, InList):
         found = any(_equal(actual, v) for v in node.values)
         return found != node.negate
@@ -611,33 +645,41 @@ def project(record: dict, q: Query, lookup: Lookup, version: str) -> dict:
     """The record as Salesforce returns it: `attributes`, then the selected fields, parents nested."""
     out: dict[str, Any] = {"attributes": attributes(q.sobject, record["Id"], version)}
     for path in q.fields:
-        _place(out, record, q.sobject, path, lookup, version)
+        _place(out, record, q.sobject, path, lookup, version, q.schema)
     return out
 
 
-def _place(out: dict, record: dict, sobject: str, path: list[str], lookup: Lookup, version: str) -> None:
+def _place(
+    out: dict,
+    record: dict,
+    sobject: str,
+    path: list[str],
+    lookup: Lookup,
+    version: str,
+    schema: dict[str, dict[str, Field]] = SCHEMA,
+) -> None:
     if len(path) == 1:
         out[path[0]] = record.get(path[0])
         return
-    rel = next(f for f in SCHEMA[sobject].values() if f.relationship == path[0])
+    rel = next(f for f in schema[sobject].values() if f.relationship == path[0])
     ref = record.get(rel.name)
     parent = lookup(ref) if ref else None
     if parent is None:
         out.setdefault(path[0], None)
         return
-    target = rel.reference_to[0]
+    target = _parent_type(parent, rel)
     nested = out.get(path[0]) or {"attributes": attributes(target, parent["Id"], version)}
     out[path[0]] = nested
-    _place(nested, parent, target, path[1:], lookup, version)
+    _place(nested, parent, target, path[1:], lookup, version, schema)
 
 
 def execute(q: Query, records: list[dict], lookup: Lookup) -> list[dict]:
     """Filter, order, offset and limit (projection is separate, for paging)."""
-    rows = [r for r in records if matches(q.where, r, q.sobject, lookup)]
+    rows = [r for r in records if matches(q.where, r, q.sobject, lookup, q.schema)]
     for path, desc, nulls_last in reversed(q.order):
-        present = [r for r in rows if value_at(r, path, q.sobject, lookup) is not None]
-        absent = [r for r in rows if value_at(r, path, q.sobject, lookup) is None]
-        present.sort(key=lambda r: sort_key(value_at(r, path, q.sobject, lookup)), reverse=desc)
+        present = [r for r in rows if value_at(r, path, q.sobject, lookup, q.schema) is not None]
+        absent = [r for r in rows if value_at(r, path, q.sobject, lookup, q.schema) is None]
+        present.sort(key=lambda r: sort_key(value_at(r, path, q.sobject, lookup, q.schema)), reverse=desc)
         rows = present + absent if nulls_last else absent + present
     rows = rows[q.offset :]
     if q.limit is not None:

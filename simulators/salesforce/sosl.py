@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from simulators.salesforce.schema import SCHEMA
+from simulators.salesforce.schema import SCHEMA, Field
 from simulators.salesforce.soql import Query, project, resolve_path
 from simulators.salesforce.store import SfError
 
@@ -68,7 +68,15 @@ def _digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
-def search(sosl: str, records: Callable[[str], list[dict]], lookup, version: str) -> list[dict]:
+def search(
+    sosl: str,
+    records: Callable[[str], list[dict]],
+    lookup,
+    version: str,
+    schema: dict[str, dict[str, Field]] = SCHEMA,
+) -> list[dict]:
+    """The SOSL answer over RECORDS (the index), with SCHEMA the fields the caller may see: a
+    RETURNING field it may not see is INVALID_FIELD, and its values are not searched."""
     term, rest = parse_term(sosl)
     plain = term.replace("\0", "")
     if len(plain.strip().strip("*?")) < 2:
@@ -77,7 +85,7 @@ def search(sosl: str, records: Callable[[str], list[dict]], lookup, version: str
     m = _SCOPE.match(rest)
     if m:
         scope, rest = m.group(1).upper(), rest[m.end() :]
-    targets: list[tuple[str, list[str], int | None]] = []
+    targets: list[tuple[str, list[tuple[str, int]], int | None]] = []
     m = _RETURNING.match(rest)
     if m:
         rest = rest[m.end() :]
@@ -85,7 +93,7 @@ def search(sosl: str, records: Callable[[str], list[dict]], lookup, version: str
             om = _OBJECT.match(rest)
             if not om:
                 break
-            name = next((n for n in SCHEMA if n.lower() == om.group(1).lower()), None)
+            name = next((n for n in schema if n.lower() == om.group(1).lower()), None)
             if name is None:
                 if om.group(1).upper() == "LIMIT":
                     break
@@ -95,12 +103,13 @@ def search(sosl: str, records: Callable[[str], list[dict]], lookup, version: str
             lm = re.search(r"\bLIMIT\s+(\d+)\s*$", inner, re.IGNORECASE)
             if lm:
                 limit, inner = int(lm.group(1)), inner[: lm.start()]
-            targets.append((name, [f.strip() for f in inner.split(",") if f.strip()], limit))
+            start = len(sosl) - len(rest) + (om.start(3) if om.group(3) is not None else om.end())
+            targets.append((name, _named_fields(inner, start), limit))
             rest = rest[om.end() :]
             if not om.group(4):
                 break
     else:
-        targets = [(n, ["Id"], None) for n in ("Account", "Contact", "Lead", "Case")]
+        targets = [(n, [("Id", 1)], None) for n in ("Account", "Contact", "Lead", "Case")]
     overall = None
     lm = _LIMIT.match(rest)
     if lm:
@@ -110,16 +119,27 @@ def search(sosl: str, records: Callable[[str], list[dict]], lookup, version: str
     pattern, digits = _term_regex(term), _digits(plain)
     found: list[dict] = []
     for sobject, field_names, limit in targets:
-        q = Query(sobject, [resolve_path(sobject, f, 1, sosl) for f in field_names])
-        hits = [r for r in records(sobject) if _hit(r, sobject, scope, pattern, digits)]
+        q = Query(sobject, [resolve_path(sobject, f, col, sosl, schema) for f, col in field_names], schema=schema)
+        hits = [r for r in records(sobject) if _hit(r, schema[sobject], scope, pattern, digits)]
         if limit is not None:
             hits = hits[:limit]
         found.extend(project(r, q, lookup, version) for r in hits)
     return found[:overall] if overall is not None else found
 
 
-def _hit(record: dict, sobject: str, scope: str, pattern: re.Pattern, digits: str) -> bool:
-    for f in SCHEMA[sobject].values():
+def _named_fields(inner: str, start: int) -> list[tuple[str, int]]:
+    """The RETURNING list's field names with their 1-based columns in the statement (for errors)."""
+    out, offset = [], 0
+    for part in inner.split(","):
+        name = part.strip()
+        if name:
+            out.append((name, start + offset + part.index(name) + 1))
+        offset += len(part) + 1
+    return out
+
+
+def _hit(record: dict, fields: dict[str, Field], scope: str, pattern: re.Pattern, digits: str) -> bool:
+    for f in fields.values():
         value = record.get(f.name)
         if not value or not isinstance(value, str):
             continue

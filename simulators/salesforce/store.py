@@ -11,26 +11,23 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from simulators.salesforce.schema import KEY_PREFIXES, OBJECT_BY_PREFIX, SCHEMA
+from simulators.salesforce import owners, recordtypes
+from simulators.salesforce.errors import ID_RE, SfError
+from simulators.salesforce.schema import KEY_PREFIXES, OBJECT_BY_PREFIX, SCHEMA, SETUP_OBJECTS, Field
+
+__all__ = ["ID_RE", "SfError", "Store", "id18", "parse_sf_datetime", "sf_datetime"]
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SETUP_LABELS = {"User": "User", "Group": "Group", "QueueSobject": "Queue Sobject", "RecordType": "Record Type"}
 
-
-class SfError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
-
-    def body(self) -> list[dict]:
-        entry: dict[str, Any] = {"message": self.message, "errorCode": self.code}
-        if self.fields is not None:
-            entry["fields"] = self.fields
-        return [entry]
+# A save's extra rules (record types, duplicate rules, assignment rules): called with the object,
+# the record about to be saved and the stored one (None on insert); may raise SfError or adjust it.
+Hook = Callable[[str, dict, "dict | None"], None]
 
 
 def id18(id15: str) -> str:
@@ -59,8 +56,13 @@ def parse_sf_datetime(text: str) -> dt.datetime:
 
 
 class Store:
-    def __init__(self, org_id: str = "00D5g000004SIMu"):
+    """The org's rows and the checks every save meets, whoever saves. SCHEMA is the org's schema
+    (its profiles may add fields: see orgschema); a save may pass the caller's VIEW of an object's
+    fields (field-level security) and HOOKS for the org's rules."""
+
+    def __init__(self, org_id: str = "00D5g000004SIMu", username: str = "integration@example.com"):
         self.lock = threading.RLock()
+        self.schema: dict[str, dict[str, Field]] = SCHEMA
         self.records: dict[str, dict[str, dict]] = {name: {} for name in SCHEMA}
         self._counter = itertools.count(1)
         self._case_numbers = itertools.count(1001)
@@ -71,6 +73,19 @@ class Store:
         # deleted records stay in the recycle bin (15-character id -> object): reading, changing or pointing a
         # lookup at one is refused with ENTITY_IS_DELETED, where an id that never existed is NOT_FOUND
         self.recycle_bin: dict[str, str] = {}
+        # every org has its users: the integration user is a User row, so it can own records
+        self.put(
+            "User",
+            {
+                "Username": username,
+                "FirstName": "Integration",
+                "LastName": "User",
+                "Email": username if "@" in username else "integration@example.com",
+                "Alias": "integ",
+                "IsActive": True,
+            },
+            record_id=self.user_id,
+        )
 
     def new_id(self, sobject: str) -> str:
         n = next(self._counter)
@@ -104,15 +119,43 @@ class Store:
     def delete(self, sobject: str, record_id: str) -> None:
         """Into the recycle bin, as a user's delete or the losing side of a merge does."""
         with self.lock:
+            _refuse_setup(sobject, "deleted")
             record = self.get(sobject, record_id)
             self.records[sobject].pop(record["Id"], None)
             self.recycle_bin[record["Id"][:15]] = sobject
 
-    # -- writes --------------------------------------------------------------------------
-    def create(self, sobject: str, values: dict, when: dt.datetime | None = None) -> dict:
+    def put(self, sobject: str, values: dict, record_id: str | None = None) -> dict:
+        """A setup row (user, queue, record type) as Setup makes it: no API validation."""
         with self.lock:
-            fields = SCHEMA[sobject]
-            self._check_fields(sobject, values, creating=True)
+            record: dict[str, Any] = {name: None for name in self.schema[sobject]}
+            record.update(values)
+            record["Id"] = record_id or self.new_id(sobject)
+            record["CreatedDate"] = record["LastModifiedDate"] = sf_datetime()
+            if sobject == "User":
+                record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
+            self.records[sobject][record["Id"]] = record
+            return record
+
+    def remove(self, sobject: str, record_id: str) -> None:
+        """A setup row taken away with the org customisation that made it (no recycle bin)."""
+        with self.lock:
+            self.records[sobject].pop(record_id, None)
+
+    # -- writes --------------------------------------------------------------------------
+    def create(
+        self,
+        sobject: str,
+        values: dict,
+        when: dt.datetime | None = None,
+        *,
+        view: dict[str, Field] | None = None,
+        owner: str | None = None,
+        hooks: Sequence[Hook] = (),
+    ) -> dict:
+        with self.lock:
+            _refuse_setup(sobject, "inserted")
+            fields = self.schema[sobject]
+            self._check_fields(sobject, values, creating=True, view=view)
             record: dict[str, Any] = {name: None for name in fields}
             for name, f in fields.items():
                 if f.type == "picklist" and f.defaulted:
@@ -131,10 +174,12 @@ class Store:
                 )
             self._check_rules(sobject, record)
             self._check_integrity(sobject, record)
+            record["OwnerId"] = record.get("OwnerId") or owner or self.user_id
+            for hook in hooks:
+                hook(sobject, record, None)
             stamp = sf_datetime(when)
             record["Id"] = self.new_id(sobject)
             record["CreatedDate"] = record["LastModifiedDate"] = stamp
-            record["OwnerId"] = record.get("OwnerId") or self.user_id
             record["IsDeleted"] = False
             if sobject == "Case":
                 record["CaseNumber"] = f"{next(self._case_numbers):08d}"
@@ -143,14 +188,23 @@ class Store:
             self.changed_at[record["Id"]] = time.time()
             return record
 
-    def update(self, sobject: str, record_id: str, values: dict) -> None:
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        values: dict,
+        *,
+        view: dict[str, Field] | None = None,
+        hooks: Sequence[Hook] = (),
+    ) -> None:
         with self.lock:
+            _refuse_setup(sobject, "updated")
             record = self.get(sobject, record_id)
-            self._check_fields(sobject, values, creating=False)
+            self._check_fields(sobject, values, creating=False, view=view)
             merged = {**record, **values}
             missing = [
                 n
-                for n, f in SCHEMA[sobject].items()
+                for n, f in self.schema[sobject].items()
                 if not f.nillable and f.updateable and n in values and merged.get(n) in (None, "")
             ]
             if missing:
@@ -159,7 +213,11 @@ class Store:
                 )
             self._check_rules(sobject, merged)
             self._check_integrity(sobject, merged)
-            record.update(values)
+            self._check_kept_owner(sobject, merged)
+            for hook in hooks:
+                hook(sobject, merged, record)
+            changed = {k: v for k, v in merged.items() if k in values or record.get(k) != v}
+            record.update(changed)
             record["LastModifiedDate"] = sf_datetime()
             self.changed_at[record["Id"]] = time.time()
             self._derive(sobject, record)
@@ -187,8 +245,24 @@ class Store:
             if rule_object == sobject and refused.lower() in str(record.get(name) or "").lower():
                 raise SfError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", message, [])
 
-    def _check_fields(self, sobject: str, values: dict, creating: bool) -> None:
-        fields = SCHEMA[sobject]
+    def _check_kept_owner(self, sobject: str, record: dict) -> None:
+        """Saving a record an inactive user still owns fails, as without "Update Records with Inactive Owners"."""
+        found = self.find(str(record.get("OwnerId") or ""))
+        if found is not None and found[0] == "User":
+            owners.check_active(found[1], sobject)
+
+    def _check_owner(self, sobject: str, label: str, value: str) -> None:
+        owners.check_owner(
+            self.find,
+            self.records["QueueSobject"].values(),
+            lambda rid: rid[:15] in self.recycle_bin,
+            sobject,
+            label,
+            value,
+        )
+
+    def _check_fields(self, sobject: str, values: dict, creating: bool, view: dict[str, Field] | None = None) -> None:
+        fields = view if view is not None else self.schema[sobject]
         for name, value in values.items():
             f = fields.get(name)
             if f is None:
@@ -231,6 +305,12 @@ class Store:
                     f"{f.label}: bad value for restricted picklist field: {value}",
                     [name],
                 )
+            if name == "OwnerId" and value:
+                self._check_owner(sobject, f.label, value)
+                continue
+            if name == "RecordTypeId" and value:
+                recordtypes.check_id(self.find, sobject, value)
+                continue
             if f.type == "reference" and value:
                 target = self.find(value) if ID_RE.match(value) else None
                 if not ID_RE.match(value):
@@ -251,3 +331,13 @@ class Store:
                         f'Cannot deserialize value of type `java.util.Date` from String "{value}"',
                         None,
                     ) from None
+
+
+def _refuse_setup(sobject: str, verb: str) -> None:
+    """Users, queues and record types are made in Setup: through the API the save is refused
+    ("entity type cannot be inserted: Campaign", CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, as seen
+    for objects a user may not create)."""
+    if sobject in SETUP_OBJECTS:
+        raise SfError(
+            400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be {verb}: {_SETUP_LABELS[sobject]}", []
+        )
