@@ -1,15 +1,21 @@
 """`POST /services/data/vNN.N/composite`: up to 25 subrequests in one call, chained through
 `@{referenceId.field}`, answered 200 with one `compositeResponse` entry per subrequest. With
 `allOrNone` a failing subrequest rolls back the ones before it; every other entry then reports
-400 PROCESSING_HALTED, as Salesforce does. The series counts as one API call.
+400 PROCESSING_HALTED, as Salesforce does. The series counts as one API call. Subrequests run as
+the caller, through the org's profiles (saving.Writer); each one's save options (duplicate rule,
+assignment rule headers) come from its own `httpHeaders` ("Composite Subrequest": only Accept,
+Authorization and Content-Type are inherited from the top-level request).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from simulators.salesforce.schema import SCHEMA
+from simulators.salesforce.caller import Caller
+from simulators.salesforce.saving import Writer
 from simulators.salesforce.store import SfError, Store
 
 MAX_SUBREQUESTS = 25
@@ -24,7 +30,16 @@ _URL = re.compile(r"^/services/data/v(\d+\.\d)/sobjects/(\w+)(?:/([A-Za-z0-9]+))
 _CHAIN = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}")
 
 
-def run(store: Store, body: Any) -> dict:
+WriterFor = Callable[[dict], Writer]  # a subrequest's httpHeaders -> the writer it saves with
+
+
+def run(store: Store, body: Any, writer_for: WriterFor | None = None) -> dict:
+    """The composite answer; WRITER_FOR (default: the integration user in a plain org) saves."""
+    if writer_for is None:
+
+        def writer_for(headers: dict) -> Writer:
+            return Writer(store, frozenset(), Caller(store.user_id, True, "59.0").with_headers(headers))
+
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
         raise SfError(
             400, "JSON_PARSER_ERROR", "Cannot deserialize instance of composite request: compositeRequest is required"
@@ -54,7 +69,7 @@ def run(store: Store, body: Any) -> dict:
                 out.append({"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref})
                 continue
             try:
-                status, answer, headers = _one(store, sub, done, undo)
+                status, answer, headers = _one(store, sub, done, undo, writer_for)
             except SfError as err:
                 failed = True
                 out.append({"body": err.body(), "httpHeaders": {}, "httpStatusCode": err.status, "referenceId": ref})
@@ -89,13 +104,16 @@ def _resolve(value: Any, done: dict[str, dict]) -> Any:
     return value
 
 
-def _one(store: Store, sub: dict, done: dict[str, dict], undo: list) -> tuple[int, Any, dict]:
+def _one(store: Store, sub: dict, done: dict[str, dict], undo: list, writer_for: WriterFor) -> tuple[int, Any, dict]:
     method = str(sub.get("method") or "").upper()
     m = _URL.match(_resolve(str(sub.get("url") or ""), done))
     if m is None:
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
     version, name, record_id = m.groups()
-    sobject = next((n for n in SCHEMA if n.lower() == name.lower()), None)
+    headers = sub.get("httpHeaders") if isinstance(sub.get("httpHeaders"), dict) else {}
+    writer = writer_for(headers)
+    writer = Writer(writer.store, writer.profiles, replace(writer.caller, version=version))
+    sobject = next((n for n in writer.schema() if n.lower() == name.lower()), None)
     if sobject is None:
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
     values = _resolve(sub.get("body") or {}, done)
@@ -103,16 +121,16 @@ def _one(store: Store, sub: dict, done: dict[str, dict], undo: list) -> tuple[in
         raise SfError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject out of START_ARRAY token")
     values = {k: v for k, v in values.items() if k != "attributes"}
     if method == "POST" and record_id is None:
-        record = store.create(sobject, values)
+        record = writer.create(sobject, values)
         undo.append(lambda: store.records[sobject].pop(record["Id"], None))
         location = f"/services/data/v{version}/sobjects/{sobject}/{record['Id']}"
         return 201, {"id": record["Id"], "success": True, "errors": []}, {"Location": location}
     if method == "PATCH" and record_id:
-        before = dict(store.get(sobject, record_id))
-        store.update(sobject, record_id, values)
+        before = dict(writer.get(sobject, record_id))
+        writer.update(sobject, record_id, values)
         current = store.get(sobject, record_id)
         undo.append(lambda: (current.clear(), current.update(before)))
         return 204, None, {}
     if method == "GET" and record_id:
-        return 200, dict(store.get(sobject, record_id)), {}
+        return 200, writer.shaped(sobject, writer.get(sobject, record_id)), {}
     raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,PATCH,DELETE")

@@ -1,5 +1,5 @@
 """Test controls under `/_sim/`, a prefix no Salesforce client uses: faults, sessions, usage,
-records and call counts. They never count as API calls."""
+records, call counts and org profiles. They never count as API calls."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ import time
 
 from aiohttp import web
 
+from simulators.salesforce import profiles
 from simulators.salesforce.oauth import User
 from simulators.salesforce.rest import Fault, Org, sf_json
+from simulators.salesforce.schema import SETUP_OBJECTS
 from simulators.salesforce.seed import seed_demo
 from simulators.salesforce.store import SfError, Store
 
 
 def reset_org(org: Org, seed: str) -> None:
-    users = {name: user for name, user in org.issuer.users.items()}
-    org.store = Store()
+    """A fresh store with SEED's records; the profiles that were on stay on and seed again."""
+    wanted = profiles.forget(org.issuer.users, org.profiles)
+    org.store = Store(username=org.username)
     if seed == "demo":
         seed_demo(org.store)
-    for user in users.values():
+    for user in org.issuer.users.values():
         user.user_id = org.store.user_id
+    profiles.apply(org.store, org.issuer.users, org.profiles, wanted)
     org.sessions.clear()
     org.calls.clear()
     org.faults.clear()
@@ -89,8 +93,9 @@ async def records(request: web.Request) -> web.Response:
     if request.method == "POST":
         body = await _body(request)
         many = body.get("records") if isinstance(body.get("records"), list) else [body]
+        save = org.store.put if sobject in SETUP_OBJECTS else org.store.create
         try:
-            ids = [org.store.create(sobject, values)["Id"] for values in many]
+            ids = [save(sobject, values)["Id"] for values in many]
         except SfError as err:
             return sf_json(err.body(), err.status)
         return sf_json({"ids": ids, "id": ids[0] if ids else None}, 201)
@@ -136,6 +141,19 @@ async def users(request: web.Request) -> web.Response:
     return sf_json({"ok": True})
 
 
+async def org_profiles(request: web.Request) -> web.Response:
+    """GET: the profiles on and the ids of what they seeded. POST {"profiles": [...]}: switch them."""
+    org: Org = request.app["org"]
+    if request.method == "POST":
+        names = (await _body(request)).get("profiles")
+        try:
+            wanted = profiles.parse(names if isinstance(names, list) else [])
+        except ValueError as exc:
+            return sf_json([{"message": str(exc), "errorCode": "INVALID_INPUT"}], 400)
+        profiles.apply(org.store, org.issuer.users, org.profiles, wanted)
+    return sf_json(org.profiles.summary(org.store, org.username))
+
+
 async def hold(request: web.Request) -> web.Response:
     org: Org = request.app["org"]
     if request.method == "DELETE":
@@ -162,3 +180,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/users", users)
     app.router.add_route("*", "/_sim/validation-rules", rules)
     app.router.add_post("/_sim/search-index-lag", search_index_lag)
+    app.router.add_route("*", "/_sim/profiles", org_profiles)

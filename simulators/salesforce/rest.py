@@ -22,10 +22,14 @@ from aiohttp import web
 
 from simulators.salesforce import composite as sf_composite
 from simulators.salesforce import hold as sf_hold
+from simulators.salesforce import recordtypes, uiapi
 from simulators.salesforce import soql as sf_soql
 from simulators.salesforce import sosl as sf_sosl
+from simulators.salesforce.caller import Caller
 from simulators.salesforce.oauth import OAuthError, Session, TokenIssuer, new_access_token
-from simulators.salesforce.schema import SCHEMA, Describe
+from simulators.salesforce.profiles import ProfileState
+from simulators.salesforce.saving import Writer
+from simulators.salesforce.schema import SETUP_OBJECTS, Describe
 from simulators.salesforce.store import SfError, Store
 
 BATCH = 2000
@@ -81,10 +85,17 @@ class Org:
     search_index_lag: float = 0.0
     locators: dict[str, tuple[list[dict], int]] = field(default_factory=dict)
     holds: sf_hold.Holds = field(default_factory=lambda: sf_hold.Holds())
+    profiles: ProfileState = field(default_factory=ProfileState)  # the org customisations that are on
+    username: str = "integration@example.com"  # the integration user's
     _locator_ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def limit_header(self) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={self.api_used}/{self.api_limit}"}
+
+    def writer(self, session: Session, version: str, headers: Any = None) -> Writer:
+        """Reads and writes as SESSION's user, with the save options of HEADERS (none: defaults)."""
+        caller = Caller(session.user_id, session.user_id[:15] == self.store.user_id[:15], version)
+        return Writer(self.store, self.profiles.active, caller.with_headers(headers or {}))
 
 
 def sf_json(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -182,8 +193,9 @@ async def identity(request: web.Request) -> web.Response:
             "user_id": session.user_id,
             "organization_id": org.store.org_id,
             "username": session.username,
-            "display_name": "Integration User",
-            "email": session.username if "@" in session.username else "",
+            "display_name": (_user_row(org, session.user_id) or {}).get("Name") or "Integration User",
+            "email": (_user_row(org, session.user_id) or {}).get("Email")
+            or (session.username if "@" in session.username else ""),
             "active": True,
             "user_type": "STANDARD",
             "urls": {
@@ -194,6 +206,11 @@ async def identity(request: web.Request) -> web.Response:
     )
 
 
+def _user_row(org: Org, user_id: str) -> dict | None:
+    found = org.store.find(user_id)
+    return found[1] if found and found[0] == "User" else None
+
+
 async def versions(request: web.Request) -> web.Response:
     request.app["org"].calls["GET versions"] += 1
     return sf_json([{"label": label, "url": f"/services/data/v{v}", "version": v} for v, label in VERSIONS])
@@ -201,11 +218,15 @@ async def versions(request: web.Request) -> web.Response:
 
 # -- REST under /services/data/vNN.N/ ------------------------------------------------------
 _ROUTE_ID = re.compile(r"^sobjects/(\w+)/(?!describe$)[^/]+$")
+_ROUTE_PICKLISTS = re.compile(r"^ui-api/object-info/(\w+)/picklist-values/[^/]+/?$")
 
 
 def route_key(method: str, rest: str) -> str:
     if rest.startswith("query/"):
         return f"{method} query"
+    m = _ROUTE_PICKLISTS.match(rest)
+    if m:
+        return f"{method} ui-api/object-info/{m.group(1)}/picklist-values/{{recordTypeId}}"
     m = _ROUTE_ID.match(rest)
     if m:
         return f"{method} sobjects/{m.group(1)}/{{id}}"
@@ -223,7 +244,8 @@ async def rest_entry(request: web.Request) -> web.Response:
         return faulted
     if version not in SUPPORTED:
         return sf_error(SfError(404, "NOT_FOUND", "The requested resource does not exist"))
-    if authenticate(request) is None:
+    session = authenticate(request)
+    if session is None:
         return sf_json(
             INVALID_SESSION.body(), 401, {"WWW-Authenticate": 'Token realm="Salesforce", error="invalid_token"'}
         )
@@ -236,7 +258,7 @@ async def rest_entry(request: web.Request) -> web.Response:
         if not await hold.wait(request) and hold.phase == "lost":
             return web.Response(status=499)  # nobody is listening: the request is dropped unprocessed
     try:
-        body, status = await dispatch(request, org, version, rest)
+        body, status = await dispatch(request, org, org.writer(session, version, request.headers), rest)
     except SfError as err:
         return sf_error(err, headers)
     if hold is not None and hold.phase == "after":
@@ -246,8 +268,8 @@ async def rest_entry(request: web.Request) -> web.Response:
     return sf_json(body, status, headers)
 
 
-async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> tuple[Any, int]:
-    method = request.method
+async def dispatch(request: web.Request, org: Org, writer: Writer, rest: str) -> tuple[Any, int]:
+    method, version = request.method, writer.caller.version
     parts = [p for p in rest.split("/") if p]
     if not parts and method == "GET":
         return {
@@ -257,19 +279,32 @@ async def dispatch(request: web.Request, org: Org, version: str, rest: str) -> t
     if head in ("query", "queryAll") and method == "GET":
         if len(parts) == 2:
             return next_batch(org, parts[1], version), 200
-        return run_query(org, request.query.get("q", ""), version), 200
+        return run_query(org, writer, request.query.get("q", "")), 200
     if head == "search" and method == "GET":
-        records = sf_sosl.search(request.query.get("q", ""), lambda name: indexed(org, name), _lookup(org), version)
+        records = sf_sosl.search(
+            request.query.get("q", ""),
+            lambda name: [r for r in indexed(org, name) if writer.visible(name, r)],
+            _lookup(org),
+            version,
+            writer.schema(),
+        )
         return {"searchRecords": records}, 200
     if head == "limits" and method == "GET":
         return {"DailyApiRequests": {"Max": org.api_limit, "Remaining": max(org.api_limit - org.api_used, 0)}}, 200
     if head == "sobjects":
-        return await sobjects(request, org, version, parts[1:])
+        return await sobjects(request, org, writer, parts[1:])
     if head == "composite" and len(parts) == 1:
         if method != "POST":
             raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are POST")
-        return sf_composite.run(org.store, await _any_json(request)), 200
+        # a subrequest's save options come from its own httpHeaders, never from the top-level request's
+        return sf_composite.run(org.store, await _any_json(request), writer.with_headers), 200
+    if head == "ui-api" and method == "GET" and len(parts) == 5 and parts[1:4:2] == ["object-info", "picklist-values"]:
+        return uiapi.picklist_values(writer.schema(), _rows(org, "RecordType"), version, parts[2], parts[4]), 200
     raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _rows(org: Org, sobject: str) -> list[dict]:
+    return list(org.store.records[sobject].values())
 
 
 def indexed(org: Org, sobject: str) -> list[dict]:
@@ -288,9 +323,12 @@ def _lookup(org: Org):
     return lookup
 
 
-def run_query(org: Org, soql: str, version: str) -> dict:
-    q = sf_soql.parse(soql)
-    rows = sf_soql.execute(q, list(org.store.records[q.sobject].values()), _lookup(org))
+def run_query(org: Org, writer: Writer, soql: str) -> dict:
+    """The query over the records the caller may see, in the fields it may see."""
+    version = writer.caller.version
+    q = sf_soql.parse(soql, writer.schema())
+    visible = [r for r in org.store.records[q.sobject].values() if writer.visible(q.sobject, r)]
+    rows = sf_soql.execute(q, visible, _lookup(org))
     if q.count:
         return {"totalSize": len(rows), "done": True, "records": []}
     projected = [sf_soql.project(r, q, _lookup(org), version) for r in rows]
@@ -315,8 +353,9 @@ def next_batch(org: Org, locator: str, version: str) -> dict:
     return page(org, projected, start, version)
 
 
-async def sobjects(request: web.Request, org: Org, version: str, parts: list[str]) -> tuple[Any, int]:
-    method = request.method
+async def sobjects(request: web.Request, org: Org, writer: Writer, parts: list[str]) -> tuple[Any, int]:
+    method, version = request.method, writer.caller.version
+    schema = writer.schema()
     if not parts:
         if method != "GET":
             raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET")
@@ -328,46 +367,44 @@ async def sobjects(request: web.Request, org: Org, version: str, parts: list[str
                     "name": n,
                     "label": n,
                     "keyPrefix": Describe(n).body(version)["keyPrefix"],
-                    "createable": True,
+                    "createable": n not in SETUP_OBJECTS,
                     "queryable": True,
                     "urls": Describe(n).body(version)["urls"],
                 }
-                for n in SCHEMA
+                for n in schema
             ],
         }, 200
-    sobject = next((n for n in SCHEMA if n.lower() == parts[0].lower()), None)
+    sobject = next((n for n in schema if n.lower() == parts[0].lower()), None)
     if sobject is None:
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
     if len(parts) == 1:
         if method == "POST":
-            values = await _json_body(request)
-            record = org.store.create(sobject, values)
+            record = writer.create(sobject, await _json_body(request))
             return {"id": record["Id"], "success": True, "errors": []}, 201
         if method == "GET":
-            described = Describe(sobject).body(version)
+            described = describe(org, writer, sobject)
             return {"objectDescribe": {k: v for k, v in described.items() if k != "fields"}, "recentItems": []}, 200
         raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,POST")
     if parts[1] == "describe" and len(parts) == 2 and method == "GET":
-        return Describe(sobject).body(version), 200
+        return describe(org, writer, sobject), 200
     record_id = parts[1]
     if method == "GET":
-        record = org.store.get(sobject, record_id)
+        record = writer.get(sobject, record_id)
         wanted = request.query.get("fields")
-        names = [f.strip() for f in wanted.split(",")] if wanted else list(SCHEMA[sobject])
-        out = {"attributes": sf_soql.attributes(sobject, record["Id"], version)}
-        for name in names:
-            real = next((f for f in SCHEMA[sobject] if f.lower() == name.lower()), None)
-            if real is None:
-                raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}")
-            out[real] = record.get(real)
-        return out, 200
+        return writer.shaped(sobject, record, [f.strip() for f in wanted.split(",")] if wanted else None), 200
     if method == "PATCH":
-        org.store.update(sobject, record_id, await _json_body(request))
+        writer.update(sobject, record_id, await _json_body(request))
         return None, 204
     if method == "DELETE":
-        org.store.delete(sobject, record_id)
+        writer.delete(sobject, record_id)
         return None, 204
     raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are HEAD,GET,PATCH,DELETE")
+
+
+def describe(org: Org, writer: Writer, sobject: str) -> dict:
+    """The object's describe as this caller sees it: its fields, its record types."""
+    infos = recordtypes.infos(_rows(org, "RecordType"), sobject, writer.caller.integration, writer.caller.version)
+    return Describe(sobject, fields=writer.fields(sobject), record_types=infos).body(writer.caller.version)
 
 
 async def _any_json(request: web.Request) -> Any:

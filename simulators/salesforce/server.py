@@ -1,7 +1,9 @@
 """A loopback Salesforce org over HTTPS: `python -m simulators.salesforce --port 0 ...`.
 
 Prints `listening on https://127.0.0.1:PORT` first and, when it made its own TLS pair,
-`certificate PATH` second, so a client can trust exactly that certificate.
+`certificate PATH` second, so a client can trust exactly that certificate. `--profile NAME`
+(repeatable, or `--profile all`) makes it a customised org (see profiles.py); without it the org
+is plain.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp import web
 
 from simulators.certs import make_key_and_certificate
 from simulators.salesforce import controls as sf_controls
+from simulators.salesforce import profiles
 from simulators.salesforce import rest as sf_rest
 from simulators.salesforce.oauth import TokenIssuer, User
 from simulators.salesforce.store import SfError
@@ -76,6 +79,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--session-timeout-minutes", type=float, default=120.0)
     p.add_argument("--seed", choices=("demo", "empty"), default="empty")
     p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        choices=(*profiles.NAMES, "all"),
+        help="turn on an org customisation (repeatable; `all` for every one): " + ", ".join(profiles.NAMES),
+    )
+    p.add_argument(
         "--search-index-lag",
         type=float,
         default=0.0,
@@ -107,7 +117,9 @@ async def serve(args: argparse.Namespace) -> None:
         base_url=base_url,
         session_timeout=args.session_timeout_minutes * 60,
         search_index_lag=args.search_index_lag,
+        username=args.username,
     )
+    org.profiles.active = profiles.parse(args.profile)  # applied (and seeded) by the reset
     sf_controls.reset_org(org, args.seed)
     issuer.users[args.username] = User(args.username, org.store.user_id)
     runner = web.AppRunner(build_app(org), access_log=None)
