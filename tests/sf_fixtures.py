@@ -2,7 +2,8 @@
 
 - `sf_keys` (session): `.key_path`, `.cert_path` — the Connected App's key and certificate.
 - `start_sf_sim(seed="empty", **options)` (factory): a running `python -m simulators.salesforce`,
-  stopped at teardown. Options: `session_timeout_minutes`, `audiences`, `username`, `consumer_key`.
+  stopped at teardown. Options: `session_timeout_minutes`, `audiences`, `username`, `consumer_key`,
+  `profiles` (org customisations to start with, e.g. `("field-access", "users")` or `("all",)`).
 - `sf_sim` (module): one simulator with `--seed empty`; call `.reset(seed)` in a test for a clean org.
 
 A handle has `.url`, `.ca_cert`, `.consumer_key`, `.username`, `.key_path`, `.cert_path`,
@@ -10,7 +11,10 @@ A handle has `.url`, `.ca_cert`, `.consumer_key`, `.username`, `.key_path`, `.ce
 controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults()`,
 `expire_sessions()`, `set_api_usage(used, limit)`, `records(sobject)`, `insert(sobject, fields)`,
 `add_user(username, preauthorized, active)`, `crm_settings(**over)`, `hold(routes, phase, count)`, `held()`, `release()`,
-`token()` (mints one with a fresh JWT), `stop()`.
+`set_profiles([...])` (switches the org profiles at run time and returns `profiles_info()`),
+`profiles_info()` (the profiles on and the ids of the users, queue, record types and account they
+seeded), `token(**claims)` (mints one with a fresh JWT; `token(sub="dave@acme.example")` logs in as
+one of the `users` profile's people), `stop()`.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class SalesforceSim:
         audiences: tuple[str, ...] = (),
         username: str = USERNAME,
         consumer_key: str = CONSUMER_KEY,
+        profiles: tuple[str, ...] | list[str] = (),
     ):
         args = [
             "--port",
@@ -64,6 +69,8 @@ class SalesforceSim:
             args += ["--session-timeout-minutes", str(session_timeout_minutes)]
         for audience in audiences:
             args += ["--audience", audience]
+        for profile in profiles:
+            args += ["--profile", profile]
         self.process = Simulator("simulators.salesforce", args)
         self.url = self.process.url
         self.ca_cert = self.process.wait_for_line("certificate ").split(" ", 1)[1].strip()
@@ -120,6 +127,16 @@ class SalesforceSim:
     def set_search_index_lag(self, seconds: float) -> None:
         """New and changed records stay invisible to SOSL (not SOQL) for SECONDS."""
         self._post("/_sim/search-index-lag", {"seconds": seconds})
+
+    def set_profiles(self, profiles: list[str] | tuple[str, ...]) -> dict:
+        """Switch the org's profiles (see simulators/salesforce/profiles.py); [] is the plain org."""
+        return self._post("/_sim/profiles", {"profiles": list(profiles)})
+
+    def profiles_info(self) -> dict:
+        """{"profiles", "effective", "integration_user", "users", "usernames", "queues", "record_types", "accounts"}."""
+        resp = self.http.get(self.url + "/_sim/profiles", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
 
     def expire_sessions(self) -> None:
         self._post("/_sim/expire-sessions")
