@@ -93,6 +93,9 @@ _SALESFORCE_KEYS = (
     "OWNER",
     "AGENT_USERS",
     "FALLBACK_OWNER",
+    "NEW_CONTACT_ACCOUNT",
+    "CASE_ASSIGNMENT_RULES",
+    "ALLOW_DUPLICATES",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

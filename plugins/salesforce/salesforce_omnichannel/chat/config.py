@@ -16,7 +16,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-BOOL_KEYS = ("SHOW_CONTACT_ON_ASSIGN", "AUTOSAVE_ON_CLOSE", "LOG_TRANSCRIPT_ON_CLOSE")
+BOOL_KEYS = (
+    "SHOW_CONTACT_ON_ASSIGN",
+    "AUTOSAVE_ON_CLOSE",
+    "LOG_TRANSCRIPT_ON_CLOSE",
+    "CASE_ASSIGNMENT_RULES",
+    "ALLOW_DUPLICATES",
+)
 # key -> (minimum, maximum)
 INT_KEYS = {
     "METADATA_REFRESH_MINUTES": (1, 24 * 60),
@@ -35,6 +41,7 @@ STR_KEYS = (
     "STATE_FILE",
     "OWNER",
     "FALLBACK_OWNER",
+    "NEW_CONTACT_ACCOUNT",
 )
 # key -> what its value maps (chat/config's one non-scalar type; see `_parse_agent_users`)
 DICT_KEYS = ("AGENT_USERS",)
@@ -60,6 +67,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "OWNER": "agent",
     "AGENT_USERS": {},
     "FALLBACK_OWNER": "",
+    "NEW_CONTACT_ACCOUNT": "",
+    "CASE_ASSIGNMENT_RULES": False,
+    "ALLOW_DUPLICATES": False,
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
