@@ -93,7 +93,11 @@ def test_profiles_are_switched_at_run_time_and_report_what_they_seeded(org):
     assert org.profiles_info() == info
     off = org.set_profiles([])
     assert off["profiles"] == [] and off["users"] == {} and off["queues"] == {}
-    assert client(org).query("SELECT Id FROM Group")["totalSize"] == 0
+    sf = client(org)
+    assert sf.query("SELECT Id FROM Group")["totalSize"] == 0 and sf.query("SELECT Id FROM User")["totalSize"] == 1
+    again = org.set_profiles(["users"])
+    assert again["accounts"] == info["accounts"]  # the default account is made once
+    assert sf.query("SELECT Id FROM Account WHERE Name = 'Web Visitors'")["totalSize"] == 1
 
 
 def test_all_turns_every_profile_on_and_an_unknown_name_is_refused(org):

@@ -112,11 +112,17 @@ def _seed(store: Store, issuer_users: dict[str, User], state: ProfileState, name
     if name == "record-types":
         state.seeded[name] = {"record_types": recordtypes.seed(store.put)}
     elif name == "users":
-        seeded = people.seed(store.put, lambda account: store.create("Account", {"Name": account})["Id"])
+        seeded = people.seed(store.put, lambda name: _account(store, name))
         state.seeded[name] = seeded
         for person in people.PEOPLE:
             issuer_users[person.username] = User(person.username, seeded["users"][person.key], active=person.active)
             state.tokens_for.append(person.username)
+
+
+def _account(store: Store, name: str) -> str:
+    """The account named NAME, made once: turning the profile off and on again does not add a second."""
+    found = next((r["Id"] for r in store.records["Account"].values() if r.get("Name") == name), None)
+    return found or store.create("Account", {"Name": name})["Id"]
 
 
 def _unseed(store: Store, issuer_users: dict[str, User], state: ProfileState, name: str) -> None:
