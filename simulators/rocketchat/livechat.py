@@ -322,9 +322,18 @@ async def visitors_info(request: web.Request) -> web.Response:
 
 
 async def livechat_users(request: web.Request) -> web.Response:
+    """GET lists the agents or managers: `text` matches username, name or an email address (an escaped,
+    case-insensitive regex), each user projected to username, name, status, statusLivechat and emails
+    (apps/meteor/app/livechat/server/api/lib/users.ts). Permissions as Rocket.Chat 6.x checks them
+    (imports/server/rest/users.ts): manage-livechat-agents for the route, then for agents
+    transfer-livechat-guest or edit-omnichannel-contact, for managers view-livechat-manager."""
     user = current_user(request)
     require(user, "manage-livechat-agents")
     role = "livechat-agent" if request.match_info["type"] == "agent" else "livechat-manager"
+    if request.method == "GET":
+        wanted = ("transfer-livechat-guest", "edit-omnichannel-contact") if role == "livechat-agent" else None
+        if not any(user.can(p) for p in wanted or ("view-livechat-manager",)):
+            raise forbidden()
     store = store_of(request)
     if request.method == "POST":
         body = await body_of(request)
@@ -336,9 +345,22 @@ async def livechat_users(request: web.Request) -> web.Response:
         return ok({"user": {"_id": target._id, "username": target.username}})
     text = request.query.get("text", "").lower()
     users = [
-        {**u.public(), "statusLivechat": u.status_livechat, "emails": u.emails}
+        {
+            "_id": u._id,
+            "username": u.username,
+            "name": u.name,
+            "status": "online",
+            "statusLivechat": u.status_livechat,
+            "emails": [dict(e) for e in u.emails],
+        }
         for u in store.users.values()
-        if role in u.roles and (not text or text in u.username.lower() or text in u.name.lower())
+        if role in u.roles
+        and (
+            not text
+            or text in u.username.lower()
+            or text in u.name.lower()
+            or any(text in str(e.get("address", "")).lower() for e in u.emails)
+        )
     ]
     return paged(request, users, "users", ("username", 1))
 

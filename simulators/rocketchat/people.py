@@ -228,7 +228,13 @@ class Agent(User):
 
 class Admin(User):
     def create_user(
-        self, username: str, password: str, roles: list[str] | None = None, name: str | None = None
+        self,
+        username: str,
+        password: str,
+        roles: list[str] | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        verified: bool = True,
     ) -> dict:
         return self.rest.call(
             "POST",
@@ -237,8 +243,9 @@ class Admin(User):
                 "username": username,
                 "password": password,
                 "name": name or username,
-                "email": f"{username}@example.com",
+                "email": email or f"{username}@example.com",
                 "roles": roles or ["user"],
+                "verified": verified,
             },
         )["user"]
 

@@ -109,6 +109,8 @@ async def users_create(request: web.Request) -> web.Response:
     user = store.add_user(
         body["username"], body["password"], body.get("roles") or ["user"], body["name"], body["email"]
     )
+    # `verified` (default false): whether the email address is marked verified (REST API docs, users.create)
+    user.emails[0]["verified"] = body.get("verified") is True
     return ok({"user": user.full()})
 
 
