@@ -4,6 +4,13 @@ Plugins never call Rocket.Chat directly: they ask for open rooms, closed rooms, 
 visitor, its transcript, and whether a user is an agent or manager. Shapes are Rocket.Chat's
 `livechat/rooms`, `rooms.info`, `livechat/visitors.info`, `chat.syncMessages` and
 `livechat/users/{agent,manager}` answers, reduced to frozen dataclasses.
+
+The agents (`agents()`, `agent(username)`) come from `GET livechat/users/agent`, whose users carry
+`emails` (apps/meteor/app/livechat/server/api/lib/users.ts projects username, name, status,
+statusLivechat, emails, livechat). Listing agents takes `transfer-livechat-guest` or
+`edit-omnichannel-contact` (apps/meteor/app/livechat/imports/server/rest/users.ts), and on older
+releases `manage-livechat-agents` as well: the `livechat-manager` role holds all three. Only a
+verified address is reported as the agent's email: an unverified one is whatever someone typed.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from rc_dates import parse_date, rest_iso
-from rc_rest import RestError
+from rc_rest import PermissionDenied, RestError
 
 log = logging.getLogger("errbot.backends.rocketchat")
 
@@ -33,6 +40,17 @@ class Visitor:
     name: str
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An Omnichannel agent (a user with the livechat-agent role)."""
+
+    id: str
+    username: str
+    name: str
+    email: str | None = None  # the first verified address; None when no address is verified
+    status_livechat: str = ""  # "available" | "not-available"
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,21 @@ def room_from_payload(raw: dict) -> LivechatRoom:
     )
 
 
+def agent_from_payload(raw: dict) -> Agent:
+    verified = [
+        str(e.get("address"))
+        for e in raw.get("emails") or []
+        if isinstance(e, dict) and e.get("address") and e.get("verified") is True
+    ]
+    return Agent(
+        id=str(raw.get("_id") or ""),
+        username=str(raw.get("username") or ""),
+        name=str(raw.get("name") or raw.get("username") or ""),
+        email=verified[0] if verified else None,
+        status_livechat=str(raw.get("statusLivechat") or ""),
+    )
+
+
 def visitor_from_payload(raw: dict) -> Visitor:
     return Visitor(
         id=raw["_id"],
@@ -125,6 +158,9 @@ class Omnichannel:
         self._roles: dict[str, tuple[float, frozenset[str]]] = {}
         self._roles_lock = threading.Lock()
         self._told_not_allowed = False
+        self._agents: dict[str, tuple[float, Agent | None]] = {}  # username (casefolded) -> (when, agent)
+        self._agent_list: tuple[float, list[Agent]] | None = None
+        self._told_agents_denied = False
 
     # -- rooms -------------------------------------------------------------------
     def open_rooms(self, updated_since: dt.datetime | None = None, agent_id: str | None = None) -> list[LivechatRoom]:
@@ -214,6 +250,74 @@ class Omnichannel:
 
     def is_manager(self, username: str) -> bool:
         return "manager" in self._roles_of(username)
+
+    def agents(self) -> list[Agent]:
+        """Every Omnichannel agent with the verified email, ordered by username (`livechat/users/agent`,
+        page after page); cached ROLE_CACHE_SECONDS. [] when Rocket.Chat refuses the bot (logged once)."""
+        now = time.monotonic()
+        with self._roles_lock:
+            if self._agent_list and now - self._agent_list[0] < ROLE_CACHE_SECONDS:
+                return list(self._agent_list[1])
+        found: list[Agent] = []
+        offset = 0
+        try:
+            while True:
+                params = {"count": PAGE_SIZE, "offset": offset, "sort": json.dumps({"username": 1})}
+                page = self._rest.get("livechat/users/agent", params)
+                batch = [agent_from_payload(u) for u in page.get("users") or [] if u.get("username")]
+                found += batch
+                offset += len(page.get("users") or [])
+                if not page.get("users") or offset >= int(page.get("total", 0)):
+                    break
+        except PermissionDenied:
+            self._agents_denied()
+            return []
+        with self._roles_lock:
+            self._agent_list = (now, found)
+            for agent in found:
+                self._agents[agent.username.casefold()] = (now, agent)
+        return list(found)
+
+    def agent(self, username: str) -> Agent | None:
+        """The Omnichannel agent USERNAME with the verified email, or None when USERNAME is no agent
+        (or Rocket.Chat refuses the bot); cached ROLE_CACHE_SECONDS, answers included."""
+        key = username.casefold()
+        now = time.monotonic()
+        with self._roles_lock:
+            cached = self._agents.get(key)
+            if cached and now - cached[0] < ROLE_CACHE_SECONDS:
+                return cached[1]
+            if self._agent_list and now - self._agent_list[0] < ROLE_CACHE_SECONDS:
+                return None  # a fresh full list does not hold USERNAME
+        result: Agent | None = None
+        offset = 0
+        try:
+            while result is None:
+                # `text` matches username, name or an email address (a regex, escaped): page until exact
+                params = {"text": username, "count": PAGE_SIZE, "offset": offset}
+                page = self._rest.get("livechat/users/agent", params)
+                users = page.get("users") or []
+                matches = [u for u in users if str(u.get("username") or "").casefold() == key]
+                exact = [u for u in matches if u.get("username") == username]
+                if exact or matches:
+                    result = agent_from_payload((exact or matches)[0])
+                offset += len(users)
+                if not users or offset >= int(page.get("total", 0)):
+                    break
+        except PermissionDenied:
+            self._agents_denied()
+            return None
+        with self._roles_lock:
+            self._agents[key] = (now, result)
+        return result
+
+    def _agents_denied(self) -> None:
+        if not self._told_agents_denied:
+            self._told_agents_denied = True
+            log.warning(
+                "Rocket.Chat does not let the bot list Omnichannel agents (livechat/users/agent: forbidden): give the "
+                "bot's user the livechat-manager role, or manage-livechat-agents and transfer-livechat-guest"
+            )
 
     def _roles_of(self, username: str) -> frozenset[str]:
         now = time.monotonic()

@@ -36,6 +36,16 @@ class LivechatRoom(Protocol):
 
 
 @runtime_checkable
+class Agent(Protocol):
+    """An Omnichannel agent; `email` is a verified address or None (an unverified one is never given)."""
+
+    id: str
+    username: str
+    name: str
+    email: str | None
+
+
+@runtime_checkable
 class TranscriptLine(Protocol):
     ts: dt.datetime
     author: str
@@ -66,6 +76,12 @@ class Omnichannel(Protocol):
     def is_agent(self, username: str) -> bool: ...
 
     def is_manager(self, username: str) -> bool: ...
+
+    def agents(self) -> list[Agent]:
+        """Every Omnichannel agent, with the verified email (cached briefly by the backend)."""
+
+    def agent(self, username: str) -> Agent | None:
+        """The Omnichannel agent USERNAME with the verified email, None when USERNAME is no agent."""
 
     def follow(self, room_id: str) -> None:
         """Receive the room's messages (free when the bot already sees every Omnichannel room)."""
