@@ -15,7 +15,8 @@ answer (rows found and values asked that found nothing) is kept for METADATA_REF
 look-up within that window costs no call. A value never asked (an agent not warmed) costs one query
 the first time. A stale cache is refreshed in one query for everything asked so far. A Salesforce error
 never leaves this module: the look-up falls back (stale rows still answer) and the note says why; a
-failed query is not repeated for RETRY_SECONDS.
+failed query is not repeated for RETRY_SECONDS. An owner a write was refused for (`refused(id)`: the
+user deactivated, the queue changed since the cache was filled) owns nothing more until the refresh.
 """
 
 from __future__ import annotations
