@@ -62,7 +62,9 @@ def write(
     creating = contact is not None and contact_id is None
     subrequests = []
     if creating:
-        subrequests.append(crm_composite.SubRequest("contact", "POST", "sobjects/Contact", contact))
+        subrequests.append(
+            crm_composite.SubRequest("contact", "POST", "sobjects/Contact", contact, crm.contact_headers() or None)
+        )
     elif contact:
         subrequests.append(crm_composite.SubRequest("contact", "PATCH", f"sobjects/Contact/{contact_id}", contact))
     if task is not None:
@@ -71,9 +73,7 @@ def write(
         subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
     if not subrequests:
         return contact_id, None
-    results = crm_composite.run(
-        crm.client, subrequests, "save closed chat", crm.contact_headers() if creating else None
-    )
+    results = crm_composite.run(crm.client, subrequests, "save closed chat")
     created = (results.get("contact") or {}).get("id") if creating else contact_id
     return created, (results.get("task") or {}).get("id") if task is not None else None
 

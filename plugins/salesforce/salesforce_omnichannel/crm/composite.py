@@ -26,22 +26,23 @@ class SubRequest:
     method: str  # POST | PATCH
     path: str  # below /services/data/vNN.N/, e.g. sobjects/Contact
     body: dict
+    # a subrequest's own headers (Sforce-Duplicate-Rule-Header, Sforce-Auto-Assign): it inherits only Accept,
+    # Authorization and Content-Type from the composite request (Salesforce's "Composite Subrequest" reference)
+    headers: dict[str, str] | None = None
 
 
-def run(
-    client: SalesforceClient, subrequests: list[SubRequest], what: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """One allOrNone composite call; the body of each subrequest by its ref (None for a 204). HEADERS
-    (e.g. Sforce-Duplicate-Rule-Header) go on the composite request and so apply to every subrequest."""
+def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> dict[str, Any]:
+    """One allOrNone composite call; the body of each subrequest by its ref (None for a 204)."""
     version = client.settings.api_version
     payload = {
         "allOrNone": True,
         "compositeRequest": [
             {"method": s.method, "url": f"/services/data/v{version}/{s.path}", "referenceId": s.ref, "body": s.body}
+            | ({"httpHeaders": s.headers} if s.headers else {})
             for s in subrequests
         ],
     }
-    answer = client.call(what, lambda sf: sf.restful("composite", method="POST", json=payload, headers=headers or {}))
+    answer = client.call(what, lambda sf: sf.restful("composite", method="POST", json=payload))
     results: dict[str, Any] = {}
     failures: list[tuple[str, int, Any]] = []
     for entry in (answer or {}).get("compositeResponse") or []:
