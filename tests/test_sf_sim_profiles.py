@@ -5,6 +5,7 @@ simple-salesforce as a client we did not write."""
 from __future__ import annotations
 
 import pytest
+from sf_profile_helpers import client, refusal
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -34,18 +35,6 @@ def org(sf_sim):
     sf_sim.reset("demo")
     yield sf_sim
     sf_sim.set_profiles([])
-
-
-def client(sim, **claims) -> Salesforce:
-    return Salesforce(
-        instance_url=sim.url, session_id=sim.token(**claims)["access_token"], version="59.0", session=sim.http
-    )
-
-
-def refusal(call) -> list[dict]:
-    with pytest.raises(SalesforceMalformedRequest) as exc:
-        call()
-    return exc.value.content
 
 
 def jane(sf: Salesforce) -> str:

@@ -5,8 +5,9 @@ queue, private contacts), record ownership (checked in every org), `assignment-r
 from __future__ import annotations
 
 import pytest
+from sf_profile_helpers import client, refusal
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from sf_fixtures import JWT_GRANT
 
@@ -26,18 +27,6 @@ def plain(sf_sim):
     sf_sim.set_profiles([])
     sf_sim.reset("demo")
     return sf_sim
-
-
-def client(sim, **claims) -> Salesforce:
-    return Salesforce(
-        instance_url=sim.url, session_id=sim.token(**claims)["access_token"], version="59.0", session=sim.http
-    )
-
-
-def refusal(call) -> list[dict]:
-    with pytest.raises(SalesforceMalformedRequest) as exc:
-        call()
-    return exc.value.content
 
 
 def composite(sf: Salesforce, *subrequests: dict, headers: dict | None = None) -> list[dict]:

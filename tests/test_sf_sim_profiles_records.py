@@ -4,8 +4,8 @@ over HTTPS through simple-salesforce."""
 from __future__ import annotations
 
 import pytest
-from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+from sf_profile_helpers import client, refusal
+from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 MASTER = "012000000000000AAA"
 NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
@@ -24,18 +24,6 @@ def plain(sf_sim):
     sf_sim.set_profiles([])
     sf_sim.reset("demo")
     return sf_sim
-
-
-def client(sim, **claims) -> Salesforce:
-    return Salesforce(
-        instance_url=sim.url, session_id=sim.token(**claims)["access_token"], version="59.0", session=sim.http
-    )
-
-
-def refusal(call) -> list[dict]:
-    with pytest.raises(SalesforceMalformedRequest) as exc:
-        call()
-    return exc.value.content
 
 
 def record_types(sim) -> dict[str, str]:
