@@ -96,6 +96,7 @@ _SALESFORCE_KEYS = (
     "NEW_CONTACT_ACCOUNT",
     "CASE_ASSIGNMENT_RULES",
     "ALLOW_DUPLICATES",
+    "RECORD_TYPES",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

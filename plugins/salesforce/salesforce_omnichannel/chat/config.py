@@ -43,8 +43,10 @@ STR_KEYS = (
     "FALLBACK_OWNER",
     "NEW_CONTACT_ACCOUNT",
 )
-# key -> what its value maps (chat/config's one non-scalar type; see `_parse_agent_users`)
-DICT_KEYS = ("AGENT_USERS",)
+# the keys whose value is a dictionary (see `_parse_dict`; each entry is checked by `_DICT_ENTRIES[key]`)
+DICT_KEYS = ("AGENT_USERS", "RECORD_TYPES")
+# the objects whose records the bot creates, so whose record type RECORD_TYPES may choose
+RECORD_TYPE_OBJECTS = ("Contact", "Case", "Task", "Lead", "Account")
 OWNER_CHOICES = ("agent", "integration")
 REQUIRED = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE")
 
@@ -70,6 +72,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "NEW_CONTACT_ACCOUNT": "",
     "CASE_ASSIGNMENT_RULES": False,
     "ALLOW_DUPLICATES": False,
+    "RECORD_TYPES": {},
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
@@ -117,10 +120,11 @@ _SF_USERNAME = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _RC_USERNAME = re.compile(r"@?[^\s@]{1,120}")
 
 
-def _parse_agent_users(key: str, value: Any) -> dict[str, str]:
-    """AGENT_USERS: a dict of Rocket.Chat username -> Salesforce username or User Id (005…), given as a
-    dict (`!plugin config`) or as its JSON / Python-literal text (SALESFORCE_AGENT_USERS); '' is {}.
-    A leading @ on a Rocket.Chat username is dropped. Nothing the admin typed is echoed whole."""
+def _parse_dict(key: str, value: Any) -> dict[str, str]:
+    """A dictionary key (DICT_KEYS), given as a dict (`!plugin config`) or as its JSON / Python-literal
+    text (SALESFORCE_<KEY>); '' is {}. Each entry is checked, and may be normalised, by the key's own rule
+    in `_DICT_ENTRIES`; an entry named twice is refused. Nothing the admin typed is echoed whole."""
+    what, example, entry = _DICT_ENTRIES[key]
     if isinstance(value, str):
         text = value.strip()
         if _KEY_MATERIAL.search(text):
@@ -133,32 +137,69 @@ def _parse_agent_users(key: str, value: Any) -> dict[str, str]:
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError, MemoryError, RecursionError):
-                raise ConfigError(
-                    f"{key} must be a dictionary of Rocket.Chat username to Salesforce username or User Id, e.g. "
-                    '{"alice": "alice@acme.com", "bob": "005xx000001Sv6AAAS"}.'
-                ) from None
+                raise ConfigError(f"{key} must be a dictionary of {what}, e.g. {example}.") from None
     if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"{key} must be a dictionary of Rocket.Chat username to Salesforce username or User Id, e.g. "
-            '{"alice": "alice@acme.com"}.'
-        )
+        raise ConfigError(f"{key} must be a dictionary of {what}, e.g. {example}.")
     result: dict[str, str] = {}
     for raw_name, raw_target in value.items():
         name, target = str(raw_name).strip(), raw_target.strip() if isinstance(raw_target, str) else raw_target
         if _KEY_MATERIAL.search(name) or (isinstance(target, str) and _KEY_MATERIAL.search(target)):
             raise ConfigError(f"{key} looks like key material. {KEY_HOME}")
-        if not isinstance(raw_name, str) or not _RC_USERNAME.fullmatch(name):
-            raise ConfigError(f"{key}: {str(raw_name)[:40]!r} is not a Rocket.Chat username.")
-        name = name.lstrip("@")
-        if not isinstance(target, str) or not (_SF_USERNAME.fullmatch(target) or _USER_ID.fullmatch(target)):
-            raise ConfigError(
-                f"{key}: {name[:40]!r} maps to {str(target)[:40]!r}, which is neither a Salesforce username "
-                "(name@company.com) nor a Salesforce User Id (005…, 15 or 18 characters)."
-            )
+        name, target = entry(key, raw_name, name, target)
         if name in result:
             raise ConfigError(f"{key} names {name[:40]!r} twice.")
         result[name] = target
     return result
+
+
+def _agent_user(key: str, raw_name: Any, name: str, target: Any) -> tuple[str, str]:
+    """AGENT_USERS: Rocket.Chat username (a leading @ dropped) -> Salesforce username or User Id (005…)."""
+    if not isinstance(raw_name, str) or not _RC_USERNAME.fullmatch(name):
+        raise ConfigError(f"{key}: {str(raw_name)[:40]!r} is not a Rocket.Chat username.")
+    name = name.lstrip("@")
+    if not isinstance(target, str) or not (_SF_USERNAME.fullmatch(target) or _USER_ID.fullmatch(target)):
+        raise ConfigError(
+            f"{key}: {name[:40]!r} maps to {str(target)[:40]!r}, which is neither a Salesforce username "
+            "(name@company.com) nor a Salesforce User Id (005…, 15 or 18 characters)."
+        )
+    return name, target
+
+
+# a record type's DeveloperName (its "Record Type Name" in Setup): a letter, then letters, digits and
+# underscores, never two in a row nor one at the end, at most 80 characters
+_DEVELOPER_NAME = re.compile(r"[A-Za-z](?:_?[A-Za-z0-9])*")
+
+
+def _record_type(key: str, raw_name: Any, name: str, target: Any) -> tuple[str, str]:
+    """RECORD_TYPES: object (RECORD_TYPE_OBJECTS, any case) -> the DeveloperName of one of its record types."""
+    sobject = next((o for o in RECORD_TYPE_OBJECTS if isinstance(raw_name, str) and o.lower() == name.lower()), None)
+    if sobject is None:
+        raise ConfigError(
+            f"{key}: {str(raw_name)[:40]!r} is not an object the bot creates records of; "
+            f"use {', '.join(RECORD_TYPE_OBJECTS[:-1])} or {RECORD_TYPE_OBJECTS[-1]}."
+        )
+    if not isinstance(target, str) or len(target) > 80 or not _DEVELOPER_NAME.fullmatch(target):
+        raise ConfigError(
+            f"{key}: {sobject} maps to {str(target)[:40]!r}, which is not a record type's DeveloperName (its "
+            "Record Type Name in Setup, not its label: a letter, then letters, digits and single underscores, "
+            "e.g. Customer_Support)."
+        )
+    return sobject, target
+
+
+# key -> (what it maps, an example, the check of one entry)
+_DICT_ENTRIES = {
+    "AGENT_USERS": (
+        "Rocket.Chat username to Salesforce username or User Id",
+        '{"alice": "alice@acme.com", "bob": "005xx000001Sv6AAAS"}',
+        _agent_user,
+    ),
+    "RECORD_TYPES": (
+        "object to record type DeveloperName",
+        '{"Case": "Support", "Contact": "Customer"}',
+        _record_type,
+    ),
+}
 
 
 def coerce(key: str, value: Any) -> Any:
@@ -168,7 +209,7 @@ def coerce(key: str, value: Any) -> Any:
     if key in INT_KEYS:
         return _parse_int(key, value)
     if key in DICT_KEYS:
-        return _parse_agent_users(key, value)
+        return _parse_dict(key, value)
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ConfigError(f"{key} must be text.")
     text = str(value).strip()

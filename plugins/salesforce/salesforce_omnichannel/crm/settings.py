@@ -28,6 +28,8 @@ class SalesforceSettings:
     # AGENT_USERS: (Rocket.Chat username, Salesforce username or User Id) pairs, sorted: hashable, comparable
     agent_users: tuple[tuple[str, str], ...] = ()
     fallback_owner: str = ""  # a User Id (005…) or Queue Id (00G…); "" is the integration user
+    # RECORD_TYPES: (object, record type DeveloperName) pairs, sorted (crm/recordtypes.py)
+    record_types: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:  # the key file path is not secret, but keep reprs short and boring
         return f"SalesforceSettings(username={self.username!r}, auth_url={self.auth_url!r}, api_version={self.api_version!r})"
@@ -57,6 +59,7 @@ class SalesforceSettings:
             owner=str(config.get("OWNER") or "agent").lower(),
             agent_users=_pairs(config.get("AGENT_USERS")),
             fallback_owner=str(config.get("FALLBACK_OWNER") or ""),
+            record_types=_pairs(config.get("RECORD_TYPES")),
         )
 
     @property
@@ -64,9 +67,15 @@ class SalesforceSettings:
         """AGENT_USERS as a dict (Rocket.Chat username -> Salesforce username or User Id)."""
         return dict(self.agent_users)
 
+    @property
+    def record_type_map(self) -> dict[str, str]:
+        """RECORD_TYPES as a dict (object -> record type DeveloperName)."""
+        return dict(self.record_types)
+
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
-    """A validated AGENT_USERS mapping as sorted pairs; anything else (not configured) is none."""
+    """A validated dictionary setting (AGENT_USERS, RECORD_TYPES) as sorted pairs; anything else (not
+    configured) is none."""
     if not isinstance(value, Mapping):
         return ()
     return tuple(sorted((str(k), str(v)) for k, v in value.items()))
