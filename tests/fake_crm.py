@@ -35,6 +35,14 @@ class FakeMetadata:
         return self.fetched_at
 
 
+class FakeOwners:
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+
 class FakeCrm:
     def __init__(self) -> None:
         self.contacts: dict[str, dict] = {}
@@ -44,6 +52,7 @@ class FakeCrm:
         self.tasks: list[dict] = []
         self.calls: Counter[str] = Counter()
         self.metadata = FakeMetadata()
+        self.owners = FakeOwners()
         self._ids = itertools.count(1)
 
     # -- seeding -------------------------------------------------------------------------

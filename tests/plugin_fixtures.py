@@ -33,12 +33,12 @@ def wait_until(check, timeout: float = 30.0, what: str = "condition"):
 
 
 class Stack:
-    def __init__(self, sf_keys, data_dir: str, extra_env: dict | None = None):
+    def __init__(self, sf_keys, data_dir: str, extra_env: dict | None = None, sf_profiles: tuple[str, ...] = ()):
         # Everyone here shares 127.0.0.1, where real people each have an address of their own: the per-IP
         # limiter is off (the bot is exempt anyway; tests/test_rc_sim_fidelity.py covers the limiter).
         self.rc = RocketChatSim("demo", ("--rate-limit", "0"))
         try:
-            self.sf = SalesforceSim(sf_keys, seed="demo")
+            self.sf = SalesforceSim(sf_keys, seed="demo", profiles=sf_profiles)
         except Exception:
             self.rc.stop()
             raise

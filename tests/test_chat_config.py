@@ -251,3 +251,19 @@ def test_config_py_forwards_every_plugin_key_from_the_environment():
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_SALESFORCE_KEYS" for t in node.targets)
     ]
     assert set(ast.literal_eval(keys)) == set(plugin_config.KEYS)
+
+
+def test_every_org_fit_setting_reaches_the_crm_settings():
+    from salesforce_omnichannel.crm.settings import SalesforceSettings
+
+    config = plugin_config.validate(
+        {"NEW_CONTACT_ACCOUNT": "Web Visitors", "CASE_ASSIGNMENT_RULES": "true", "ALLOW_DUPLICATES": True},
+        plugin_config.BUILTIN_DEFAULTS,
+    )
+    settings = SalesforceSettings.from_config(config)
+    assert (settings.new_contact_account, settings.case_assignment_rules, settings.allow_duplicates) == (
+        "Web Visitors",
+        True,
+        True,
+    )
+    assert SalesforceSettings.from_config(plugin_config.BUILTIN_DEFAULTS).case_assignment_rules is False

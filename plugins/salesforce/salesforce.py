@@ -41,6 +41,7 @@ from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteSta
 from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
 from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError
 from salesforce_omnichannel.crm.operations import Crm
+from salesforce_omnichannel.crm.owners import AgentRef
 from salesforce_omnichannel.crm.settings import SalesforceSettings
 
 log = logging.getLogger("errbot.plugins.salesforce")
@@ -65,6 +66,7 @@ class Salesforce(BotPlugin):
         self._expired_at = 0.0
         self._followed_open_rooms = False
         self._told_admins: set[str] = set()
+        self._agents: dict[str, Any] = {}  # Omnichannel agents by username, as the last owner warm listed them
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -231,6 +233,7 @@ class Salesforce(BotPlugin):
 
     def _reconcile(self) -> None:
         self._poll_pending.clear()
+        self._warm_owners()
         if self._watch is not None:
             self._watch.reconcile()
         self._flush_outbox()
@@ -240,6 +243,39 @@ class Salesforce(BotPlugin):
             store.expire(
                 now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS
             )
+
+    # -- owners (OWNER=agent) ------------------------------------------------------------------
+    def _warm_owners(self) -> None:
+        """Once per METADATA_REFRESH_MINUTES, from the poller: the Omnichannel agents (one Rocket.Chat call)
+        and their Salesforce users (one SOQL query), so that no chat waits for either."""
+        omni = self._omni()
+        try:
+            crm = self.crm()
+        except CrmError:
+            return  # not configured yet: nothing to own
+        if omni is None or not crm.owners.stale():
+            return
+        agents = omni.agents()
+        self._agents = {a.username: a for a in agents}
+        crm.owners.warm(agents)
+
+    def _owner_fields(self, sobject: str, username: str | None) -> dict[str, str]:
+        """{"OwnerId": …} for a new SOBJECT made for USERNAME's chat or command, or {} (the integration user)."""
+        crm = self.crm()
+        if crm.owners.owner == "integration":
+            return {}
+        agent = self._agents.get(username or "")
+        omni = self._omni()
+        if agent is None and username and omni is not None:
+            agent = omni.agent(username)  # an agent added since the last warm: one call, then kept
+            if agent is not None:
+                self._agents[username] = agent
+        if agent is None and username:
+            agent = AgentRef(username)  # no Omnichannel: AGENT_USERS and FederationIdentifier still match
+        choice = crm.owners.owner_for(sobject, agent)
+        if choice.note:
+            log.info("Owner of a new %s for %s: %s", sobject, username or "no agent", choice.note)
+        return choice.fields()
 
     def _on_assigned(self, room: LivechatRoom) -> None:
         omni = self._omni()
@@ -284,6 +320,8 @@ class Salesforce(BotPlugin):
                 self._room_context,
                 outbox.save_progress,
                 float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5,
+                owner_of=lambda sobject, agent: self._owner_fields(sobject, agent),
+                forget_owner=self.crm().owners.refused,
             )
             result = saver.run(item)
         except NotYet as wait:
@@ -376,7 +414,16 @@ class Salesforce(BotPlugin):
                     )
                 except ChoiceNeeded as choice:
                     return [_choose_chat(choice, prefix, parsed.command)]
-            invocation = Invocation(parsed, ctx, prefix, self._remember_case, lambda: status_text(self, self._outbox))
+            typist = username_of(msg.frm)
+            invocation = Invocation(
+                parsed,
+                ctx,
+                prefix,
+                self._remember_case,
+                lambda: status_text(self, self._outbox),
+                owner=lambda sobject: self._owner_fields(sobject, typist),
+                forget_owner=lambda owner_id: self.crm().owners.refused(owner_id),
+            )
             if parsed.command in ("help", "status"):
                 return Commands(None).run(invocation)  # neither needs Salesforce configured first
             crm = self.crm()

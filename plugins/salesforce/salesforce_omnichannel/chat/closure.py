@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..crm import closure as crm_closure
-from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError
+from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError, owner_refused
 from ..crm.operations import task_values
 from . import cards
 from .contacts import VisitorContacts
@@ -66,6 +66,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     lead_subject: Subject | None = field(default=None, compare=False)
     known_leads: tuple[dict, ...] | None = field(default=None, compare=False)  # the greeting's, if it looked
+    task_owner: tuple[tuple[str, str], ...] = ()  # ("OwnerId", the serving agent's user) when OWNER=agent found one
 
     @property
     def mode(self) -> str | None:
@@ -76,7 +77,7 @@ class Plan:
     def task(self) -> dict[str, Any] | None:
         if self.subject is None:
             return None
-        return task_values(self.subject, self.body, self.who_id, self.what_id)
+        return task_values(self.subject, self.body, self.who_id, self.what_id) | dict(self.task_owner)
 
 
 def subject_line(name: str, closed_at: str | None, room_id: str) -> str:
@@ -108,6 +109,10 @@ def _record_gone(exc: CrmError) -> bool:
     return exc.code in GONE or (exc.ref == "contact" and isinstance(exc, CrmNotFound))
 
 
+def _owner_of(plan: Plan) -> str:
+    return str((plan.contact or {}).get("OwnerId") or dict(plan.task_owner).get("OwnerId") or "")
+
+
 def _known_refusal(exc: CrmError) -> bool:
     """True when Salesforce certainly saved nothing (a refusal, or the call never left)."""
     return exc.ref is not None or isinstance(exc, (CrmValidationError, CrmAuthError, CrmConfigError, CrmNotFound))
@@ -124,6 +129,8 @@ class ClosureSaver:
         save_progress: Callable[[OutboxItem], None],
         grace_seconds: float,
         clock: Callable[[], float] = time.time,
+        owner_of: Callable[[str, str | None], dict[str, str]] | None = None,
+        forget_owner: Callable[[str], None] | None = None,
     ):
         self.contacts = contacts
         self.crm = contacts.crm
@@ -134,6 +141,9 @@ class ClosureSaver:
         self.save_progress = save_progress
         self.grace = grace_seconds
         self.clock = clock
+        # (object, serving agent's username) -> {"OwnerId": …} or {}: who owns what the closure creates
+        self.owner_of = owner_of or (lambda sobject, agent: {})
+        self.forget_owner = forget_owner or (lambda owner_id: None)
 
     def run(self, item: OutboxItem) -> dict:
         """Save one closure; returns its result (`contact_id`, `task_id`, `notes`), also kept in `item.progress`."""
@@ -171,6 +181,9 @@ class ClosureSaver:
                     raise  # outcome unknown: the intent stays, the next attempt looks before writing
                 progress.pop("intent")
                 self.save_progress(item)
+                if owner_refused(exc) and _owner_of(plan):
+                    plan = self._without_owner(plan)
+                    continue
                 if _record_gone(exc):
                     plan = self._without_gone_record(payload, plan, looked_afresh)
                     looked_afresh = True
@@ -237,7 +250,11 @@ class ClosureSaver:
                 f"served by {payload.get('agent_username') or 'no agent'}.\n\n{transcript_text(lines)}"
             )
         looked = tuple(known.get("leads") or ()) if known.get("looked_up") else None
-        base = Plan(None, None, None, case_id, subject, body or "", lead_subject=who, known_leads=looked)
+        agent = payload.get("agent_username")
+        task_owner = tuple(self.owner_of("Task", agent).items()) if subject is not None else ()
+        base = Plan(
+            None, None, None, case_id, subject, body or "", lead_subject=who, known_leads=looked, task_owner=task_owner
+        )
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
         found = self.contacts.find(who, known)
@@ -262,7 +279,17 @@ class ClosureSaver:
         account_id = self.crm.default_account_id()
         if account_id:
             fitted["AccountId"] = account_id  # visible to the agents: a contact without an account is private
+        fitted.update(self.owner_of("Contact", agent))
         return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
+
+    def _without_owner(self, plan: Plan) -> Plan:
+        """Salesforce refused the owner the cache named (deactivated since): the integration user owns the
+        records instead, and the owner directory stops offering that user until its next refresh."""
+        owner_id = _owner_of(plan)
+        log.info("Closed chat: Salesforce refused owner %s; saving with the integration user as owner", owner_id)
+        self.forget_owner(owner_id)
+        contact = {k: v for k, v in (plan.contact or {}).items() if k != "OwnerId"} if plan.contact else plan.contact
+        return replace(plan, contact=contact, task_owner=())
 
     def _duplicate(self, plan: Plan, matches: list[tuple[str, str]]) -> Plan:
         """The org's duplicate rules say the visitor exists: the Task goes on the matching Contact (its empty
@@ -271,7 +298,8 @@ class ClosureSaver:
         if contact_id is not None:
             record = self.crm.get_contact(contact_id)
             self.contacts.remember(plan.lead_subject, contact_id)
-            wanted = {k: v for k, v in (plan.contact or {}).items() if k != "LeadSource"}
+            # an existing contact keeps its owner, account and lead source: only its empty details are filled
+            wanted = {k: v for k, v in (plan.contact or {}).items() if k not in ("LeadSource", "OwnerId", "AccountId")}
             fitted, notes = crm_closure.fit_contact(self.crm, _still_empty(record, wanted), creating=False)
             note = f"Salesforce's duplicate rules matched the existing contact {cards.contact_name(record)}"
             log.info("Closed chat: the duplicate rules matched contact %s; the transcript goes there", contact_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..crm.api import CrmApi
-from ..crm.errors import CrmError, CrmValidationError
+from ..crm.errors import CrmError, CrmValidationError, owner_refused
 from ..crm.operations import ContactMatch
 from . import cards
 from .args import Parsed, UsageError, usage
@@ -34,6 +34,9 @@ class Invocation:
     prefix: str
     remember_case: Callable[[str, str], None]  # (room id, case id)
     status: Callable[[], str] = lambda: ""  # the admins' status text (the plugin knows the outbox)
+    # the typing agent's owner of a new record of an object ({"OwnerId": …} or {}: the integration user's)
+    owner: Callable[[str], dict[str, str]] = lambda sobject: {}
+    forget_owner: Callable[[str], None] = lambda owner_id: None  # Salesforce refused that owner
 
 
 class Commands:
@@ -95,6 +98,13 @@ class Commands:
         try:
             return handler(inv)
         except CrmError as exc:
+            if owner_refused(exc):
+                # the agent's Salesforce user was deactivated since the cache was filled: once more, owned
+                # by the integration user (a refused write saved nothing)
+                for sobject in ("Contact", "Case"):
+                    inv.forget_owner(inv.owner(sobject).get("OwnerId", ""))
+                inv.owner = lambda sobject: {}
+                return handler(inv)
             if exc.code != "ENTITY_IS_DELETED" or not inv.ctx.room_id:
                 raise
             # the contact the chat remembered was deleted or merged away in Salesforce meanwhile: once more,
@@ -163,7 +173,7 @@ class Commands:
                     cards.contact_card(existing[0].record, self.link, "email"),
                 ]
         try:
-            record = self.crm.create_contact(fields)
+            record = self.crm.create_contact(fields | inv.owner("Contact"))
         except CrmValidationError as exc:
             if exc.code != "DUPLICATES_DETECTED" or not exc.duplicates:
                 raise
@@ -225,7 +235,7 @@ class Commands:
         _subject, match, replies = self.one_contact(inv)
         if match is None:
             return replies + ["Create the contact first, then the case."]
-        case = self.crm.create_case(match.record["Id"], values, contact=match.record)
+        case = self.crm.create_case(match.record["Id"], values | inv.owner("Case"), contact=match.record)
         if inv.ctx.room_id:
             inv.remember_case(inv.ctx.room_id, case["Id"])
         return replies + [
@@ -237,6 +247,7 @@ class Commands:
         before = self.crm.metadata.fetched_at
         previous = max(before.values()) if before else None
         self.crm.metadata.refresh()
+        self.crm.owners.refresh()  # the agents' Salesforce users are looked up again too
         said = f"last fetched {_ago(previous)}" if previous else "not fetched before"
         return [f"Salesforce metadata reloaded (picklists and fields of Contact, Case, Task); it was {said}."]
 

@@ -14,8 +14,13 @@ class Metadata(Protocol):
     def refresh(self) -> dict[str, float]: ...
 
 
+class Owners(Protocol):
+    def refresh(self) -> None: ...
+
+
 class CrmApi(Protocol):
     metadata: Metadata
+    owners: Owners
 
     def lookup(self, email: str | None, phone: str | None) -> tuple[list[ContactMatch], list[dict]]: ...
     def find_contacts(self, email: str | None = None, phone: str | None = None) -> list[ContactMatch]: ...

@@ -50,3 +50,11 @@ class CrmValidationError(CrmError):
         super().__init__(message, code, admin_detail)
         self.fields = fields or []
         self.duplicates: list[tuple[str, str]] = []  # DUPLICATES_DETECTED: (object, Id) of the matching records
+
+
+def owner_refused(exc: CrmError) -> bool:
+    """Salesforce refused a record's OwnerId: an inactive user, or one that cannot own that object."""
+    return exc.code == "INACTIVE_OWNER_OR_USER" or (
+        exc.code in ("FIELD_INTEGRITY_EXCEPTION", "INVALID_CROSS_REFERENCE_KEY")
+        and "OwnerId" in getattr(exc, "fields", [])
+    )

@@ -14,6 +14,7 @@ from . import phones
 from .client import SalesforceClient
 from .errors import CrmNotFound, CrmValidationError
 from .metadata import DescribeStore, MetadataCache
+from .owners import OwnerDirectory
 from .settings import SalesforceSettings
 from .soql import like_escape, quote, sosl_escape
 
@@ -99,6 +100,7 @@ class Crm:
         self.client = client or SalesforceClient(settings)
         self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes, keep=describes)
         self._default_account: tuple[float, str | None] | None = None  # (looked up at, Id) of NEW_CONTACT_ACCOUNT
+        self.owners = OwnerDirectory(self.client, settings)  # who owns what the bot creates (OWNER)
 
     def __repr__(self) -> str:
         return f"Crm(username={self.settings.username!r})"

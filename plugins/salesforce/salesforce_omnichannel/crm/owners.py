@@ -313,6 +313,14 @@ class OwnerDirectory:
             with self._lock:
                 self._refused.add(id18(owner_id))
 
+    def stale(self) -> bool:
+        """True when a warm would ask Salesforce: never filled, or older than METADATA_REFRESH_MINUTES (the
+        poller then lists the agents and warms; otherwise it asks Rocket.Chat nothing)."""
+        if self.owner == "integration":
+            return False
+        with self._lock:
+            return self._fetched_at is None or self._clock() - self._fetched_at >= self._ttl
+
     @property
     def fetched_at(self) -> float | None:
         """When the cache was last filled in full (this directory's clock), None before."""
