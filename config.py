@@ -97,6 +97,7 @@ _SALESFORCE_KEYS = (
     "CASE_ASSIGNMENT_RULES",
     "ALLOW_DUPLICATES",
     "RECORD_TYPES",
+    "FIELD_MAP",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import fieldmap
+
 BOOL_KEYS = (
     "SHOW_CONTACT_ON_ASSIGN",
     "AUTOSAVE_ON_CLOSE",
@@ -44,7 +46,7 @@ STR_KEYS = (
     "NEW_CONTACT_ACCOUNT",
 )
 # the keys whose value is a dictionary (see `_parse_dict`; each entry is checked by `_DICT_ENTRIES[key]`)
-DICT_KEYS = ("AGENT_USERS", "RECORD_TYPES")
+DICT_KEYS = ("AGENT_USERS", "RECORD_TYPES", "FIELD_MAP")
 # the objects whose records the bot creates, so whose record type RECORD_TYPES may choose
 RECORD_TYPE_OBJECTS = ("Contact", "Case", "Task", "Lead", "Account")
 OWNER_CHOICES = ("agent", "integration")
@@ -73,6 +75,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "CASE_ASSIGNMENT_RULES": False,
     "ALLOW_DUPLICATES": False,
     "RECORD_TYPES": {},
+    "FIELD_MAP": {},
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
@@ -187,6 +190,14 @@ def _record_type(key: str, raw_name: Any, name: str, target: Any) -> tuple[str, 
     return sobject, target
 
 
+def _field_map_entry(key: str, raw_name: Any, name: str, target: Any) -> tuple[str, str]:
+    """FIELD_MAP: "Object.Field" -> a source (a =literal or a chat source; chat/fieldmap.py's grammar)."""
+    try:
+        return fieldmap.entry(key, raw_name, name, target)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 # key -> (what it maps, an example, the check of one entry)
 _DICT_ENTRIES = {
     "AGENT_USERS": (
@@ -199,6 +210,7 @@ _DICT_ENTRIES = {
         '{"Case": "Support", "Contact": "Customer"}',
         _record_type,
     ),
+    "FIELD_MAP": ('"Object.Field" to a source', fieldmap.EXAMPLE, _field_map_entry),
 }
 
 

@@ -30,6 +30,8 @@ class SalesforceSettings:
     fallback_owner: str = ""  # a User Id (005…) or Queue Id (00G…); "" is the integration user
     # RECORD_TYPES: (object, record type DeveloperName) pairs, sorted (crm/recordtypes.py)
     record_types: tuple[tuple[str, str], ...] = ()
+    # FIELD_MAP: ("Object.Field", source) pairs, sorted (crm/fieldmap.py, chat/fieldmap.py)
+    field_map: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:  # the key file path is not secret, but keep reprs short and boring
         return f"SalesforceSettings(username={self.username!r}, auth_url={self.auth_url!r}, api_version={self.api_version!r})"
@@ -63,6 +65,7 @@ class SalesforceSettings:
             agent_users=_pairs(config.get("AGENT_USERS")),
             fallback_owner=str(config.get("FALLBACK_OWNER") or ""),
             record_types=_pairs(config.get("RECORD_TYPES")),
+            field_map=_pairs(config.get("FIELD_MAP")),
         )
 
     @property
@@ -75,9 +78,14 @@ class SalesforceSettings:
         """RECORD_TYPES as a dict (object -> record type DeveloperName)."""
         return dict(self.record_types)
 
+    @property
+    def field_map_dict(self) -> dict[str, str]:
+        """FIELD_MAP as a dict ("Object.Field" -> source)."""
+        return dict(self.field_map)
+
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
-    """A validated dictionary setting (AGENT_USERS, RECORD_TYPES) as sorted pairs; anything else (not
+    """A validated dictionary setting (AGENT_USERS, RECORD_TYPES, FIELD_MAP) as sorted pairs; anything else (not
     configured) is none."""
     if not isinstance(value, Mapping):
         return ()
