@@ -15,6 +15,7 @@ from .client import SalesforceClient
 from .errors import CrmNotFound, CrmValidationError
 from .metadata import DescribeStore, MetadataCache
 from .owners import OwnerDirectory
+from .recordtypes import RecordTypes
 from .settings import SalesforceSettings
 from .soql import like_escape, quote, sosl_escape
 
@@ -99,6 +100,7 @@ class Crm:
         self.settings = settings
         self.client = client or SalesforceClient(settings)
         self.metadata = MetadataCache(self.client, settings.metadata_refresh_minutes, keep=describes)
+        self.record_types = RecordTypes(self.metadata, settings)  # RECORD_TYPES and each object's picklists
         self._default_account: tuple[float, str | None] | None = None  # (looked up at, Id) of NEW_CONTACT_ACCOUNT
         self.owners = OwnerDirectory(self.client, settings)  # who owns what the bot creates (OWNER)
 
@@ -190,6 +192,7 @@ class Crm:
         if not values.get("AccountId") and self.default_account_id():
             values["AccountId"] = self.default_account_id()  # a contact without an account is private to its owner
         self._check_picklists("Contact", values)
+        values = self._with_record_type("Contact", values)
         created = self.client.call(
             "create contact", lambda sf: sf.Contact.create(values, headers=self.contact_headers())
         )
@@ -272,18 +275,17 @@ class Crm:
         """`contact`: the contact's record when the caller has it (saves the query for its AccountId)."""
         values = self._writable("Case", {k: v for k, v in fields.items() if v not in (None, "")})
         self._check_picklists("Case", values)
+        # the defaults are the record type's (RECORD_TYPES's, else the integration user's default)
         for name in ("Status", "Priority"):
             if name not in values:
-                default = next((p.value for p in self.metadata.picklist("Case", name) if p.default and p.active), None)
+                default = self.default_value("Case", name)
                 if default:
                     values[name] = default
         if "Origin" not in values:
-            origins = [p for p in self.metadata.picklist("Case", "Origin") if p.active]
-            chosen = next((p.value for p in origins if p.value == "Chat"), None) or next(
-                (p.value for p in origins if p.default), None
-            )
+            chosen = "Chat" if "Chat" in self.valid_values("Case", "Origin") else self.default_value("Case", "Origin")
             if chosen:
                 values["Origin"] = chosen
+        values = self._with_record_type("Case", values)
         if contact_id:
             if contact is None or contact.get("Id") != contact_id or "AccountId" not in contact:
                 contact = self.get_contact(contact_id)
@@ -363,24 +365,47 @@ class Crm:
         base = self.client.instance_url
         return f"{base}/lightning/r/{sobject}/{record_id}/view" if sobject else f"{base}/{record_id}"
 
+    def record_type_id(self, sobject: str) -> str | None:
+        """The RecordTypeId new SOBJECT records carry: the one RECORD_TYPES names (when the org lets the
+        integration user use it), else None: send none, the integration user's default applies."""
+        return self.record_types.record_type_id(sobject)
+
+    def _with_record_type(self, sobject: str, values: dict[str, Any]) -> dict[str, Any]:
+        chosen = self.record_type_id(sobject)
+        return {**values, "RecordTypeId": chosen} if chosen and not values.get("RecordTypeId") else values
+
     def valid_values(self, sobject: str, field: str) -> list[str]:
-        return [p.value for p in self.metadata.picklist(sobject, field) if p.active]
+        """FIELD's active values for the record type new SOBJECT records get (RECORD_TYPES's, else the
+        integration user's default; describe's when the object has no record types)."""
+        return [p.value for p in self.record_types.picklist(sobject, field) if p.active]
+
+    def default_value(self, sobject: str, field: str) -> str | None:
+        """FIELD's default for the record type new SOBJECT records get, None when it has none."""
+        return next((p.value for p in self.record_types.picklist(sobject, field) if p.default and p.active), None)
 
     def _check_picklists(self, sobject: str, values: dict[str, Any]) -> None:
-        """Every value written to a picklist field (as describe says) must be one of its active values;
-        the case of the agent's spelling is mended to the org's."""
+        """Every value written to a picklist field (as describe says) must be one of the active values of
+        the record type in use (a multi-select picklist's `;`-separated values each); the case of the
+        agent's spelling is mended to the org's."""
         for name in values:
-            if (self.metadata.field(sobject, name) or {}).get("type") not in ("picklist", "multipicklist"):
+            kind = (self.metadata.field(sobject, name) or {}).get("type")
+            if kind not in ("picklist", "multipicklist"):
                 continue
             valid = self.valid_values(sobject, name)
-            match = next((v for v in valid if v.lower() == str(values[name]).lower()), None)
-            if match is None:
-                raise CrmValidationError(
-                    f"{values[name]!r} is not a valid {name} here. Choose one of: {', '.join(valid)}.",
-                    "BAD_PICKLIST_VALUE",
-                    fields=[name],
-                )
-            values[name] = match
+            given = [str(values[name])] if kind == "picklist" else [v.strip() for v in str(values[name]).split(";")]
+            mended = []
+            for value in given:
+                match = next((v for v in valid if v.lower() == value.lower()), None)
+                if match is None:
+                    chosen = self.record_types.in_use(sobject)
+                    where = f"for {chosen.records()}" if chosen else "here"
+                    raise CrmValidationError(
+                        f"{value!r} is not a valid {name} {where}. Choose one of: {', '.join(valid)}.",
+                        "BAD_PICKLIST_VALUE",
+                        fields=[name],
+                    )
+                mended.append(match)
+            values[name] = ";".join(mended)
 
     @staticmethod
     def _check_id(record_id: str, prefix: str) -> None:
