@@ -36,6 +36,7 @@ from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
 from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox
 from salesforce_omnichannel.chat.registry import BY_NAME
+from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check
 from salesforce_omnichannel.chat.status import status_text
 from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
 from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
@@ -66,6 +67,7 @@ class Salesforce(BotPlugin):
         self._expired_at = 0.0
         self._followed_open_rooms = False
         self._told_admins: set[str] = set()
+        self.check_findings: list[Finding] = []  # the last setup check's problems, for `status`
         self._agents: dict[str, Any] = {}  # Omnichannel agents by username, as the last owner warm listed them
 
     # -- configuration ---------------------------------------------------------------------
@@ -221,6 +223,7 @@ class Salesforce(BotPlugin):
         self._submit(self._reconcile)
 
     def _first_reconcile(self) -> None:
+        self._check_at_start()
         omni = self._omni()
         if omni.follows_needed() and not self._followed_open_rooms:
             # a bot without view-livechat-rooms follows each served room; once per process: the backend
@@ -243,6 +246,31 @@ class Salesforce(BotPlugin):
             store.expire(
                 now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS
             )
+
+    # -- the setup check ------------------------------------------------------------------------
+    def _setup_check(self) -> str:
+        return render(self._run_check())
+
+    def _run_check(self) -> list[Finding]:
+        omni = self._omni()
+        findings = run_check(self.crm(), omni.agents if omni is not None else None)
+        self.check_findings = [f for f in findings if f.problem]
+        return findings
+
+    def _check_at_start(self) -> None:
+        """Before the first chat: what will fail goes to the admins once per problem and process (the
+        warnings wait in `status` and `!salesforce check`)."""
+        try:
+            findings = self._run_check()
+        except CrmError as exc:
+            log.warning("Salesforce setup check could not run: %s", exc.admin_detail)
+            return
+        for finding in findings:
+            if finding.problem:
+                log.warning("Salesforce setup check: %s", finding.line())
+            if finding.mark == FAIL and finding.line() not in self._told_admins:
+                self._told_admins.add(finding.line())
+                self.warn_admins(f"Salesforce setup check: {finding.line()} (`!salesforce check` lists everything)")
 
     # -- owners (OWNER=agent) ------------------------------------------------------------------
     def _warm_owners(self) -> None:
@@ -422,6 +450,7 @@ class Salesforce(BotPlugin):
                 self._remember_case,
                 lambda: status_text(self, self._outbox),
                 owner=lambda sobject: self._owner_fields(sobject, typist),
+                check=self._setup_check,
                 forget_owner=lambda owner_id: self.crm().owners.refused(owner_id),
             )
             if parsed.command in ("help", "status"):

@@ -37,6 +37,7 @@ class Invocation:
     # the typing agent's owner of a new record of an object ({"OwnerId": …} or {}: the integration user's)
     owner: Callable[[str], dict[str, str]] = lambda sobject: {}
     forget_owner: Callable[[str], None] = lambda owner_id: None  # Salesforce refused that owner
+    check: Callable[[], str] = lambda: ""  # the setup check's answer (the plugin knows the agents)
 
 
 class Commands:
@@ -115,6 +116,9 @@ class Commands:
 
     def cmd_status(self, inv: Invocation) -> list[Reply]:
         return [inv.status()]
+
+    def cmd_check(self, inv: Invocation) -> list[Reply]:
+        return [inv.check()]
 
     def cmd_help(self, inv: Invocation) -> list[Reply]:
         if not inv.parsed.positional:

@@ -115,6 +115,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         about_a_chat=False,
         admin_only=True,
     ),
+    Subcommand(
+        "check",
+        "",
+        "what works in this Salesforce org and what to fix, before the first chat (bot admins)",
+        about_a_chat=False,
+        admin_only=True,
+    ),
     Subcommand("help", "[COMMAND]", "this message, or one command's options", about_a_chat=False),
 )
 BY_NAME = {s.name: s for s in SUBCOMMANDS}

@@ -40,6 +40,8 @@ def status_text(plugin: Any, outbox: Any) -> str:
         )
         usage = info.get("api_usage")
         lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
+    for finding in getattr(plugin, "check_findings", []):  # the last setup check's problems
+        lines.append(f"- Setup: {finding.line()}")
     if outbox is not None:
         counts = outbox.counts()
         lines.append(f"- Closed chats waiting to be saved: {counts['pending']}")

@@ -1,0 +1,192 @@
+"""`!salesforce check`: what will and will not work in this org, before the first chat. Each finding is
+✓ (works), ⚠ (works, but the admin should know) or ✗ (will fail, with the fix). Only reads: describes
+(cached), the identity, the owner directory's one User query, the Account named by NEW_CONTACT_ACCOUNT;
+it never writes to the org."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..crm.errors import CrmError
+from ..crm.operations import CASE_SELECT, CONTACT_SELECT, LEAD_SELECT, Crm
+
+OK, WARN, FAIL = "✓", "⚠", "✗"
+
+# what the bot reads (the cards leave out what it may not) and what it cannot work without
+READS = {"Contact": CONTACT_SELECT, "Case": CASE_SELECT, "Lead": LEAD_SELECT}
+NEEDED_READS = {"Contact": ("Email", "LastName"), "Task": ("Subject", "WhoId")}
+FILTERED = {"Contact": ("Email",), "Task": ("Subject",)}  # looked up with WHERE: must be filterable
+# what the bot creates, field by field: the first ones of each object it cannot work without
+WRITES = {
+    "Contact": (("LastName",), ("FirstName", "Email", "Phone", "LeadSource", "AccountId", "OwnerId")),
+    "Case": (("Subject", "ContactId"), ("Description", "Status", "Priority", "Origin", "Type", "Reason", "OwnerId")),
+    "Task": (("Subject", "Description", "Status", "WhoId"), ("WhatId", "ActivityDate", "Priority", "OwnerId")),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    mark: str  # OK, WARN or FAIL
+    text: str
+    fix: str = ""
+
+    @property
+    def problem(self) -> bool:
+        return self.mark != OK
+
+    def line(self) -> str:
+        return f"{self.mark} {self.text}" + (f" Fix: {self.fix}" if self.fix else "")
+
+
+def run_check(
+    crm: Crm, agents: Callable[[], Iterable[Any]] | None, more: Iterable[Callable[[Crm], list[Finding]]] = ()
+) -> list[Finding]:
+    """Every finding, in the order an admin fixes them; a step Salesforce fails says so and the rest run.
+    AGENTS lists the Omnichannel agents (None without Omnichannel); MORE are further steps."""
+    found = _access(crm)
+    if found[0].mark == FAIL:
+        return found  # without the API nothing else can be asked
+    steps = (_fields, _new_contacts, _cases, lambda c: _owners(c, agents), _person_accounts, *more)
+    for step in steps:
+        try:
+            found += step(crm)
+        except CrmError as exc:
+            found.append(Finding(FAIL, f"Salesforce could not be asked ({exc.code or 'error'}): {exc.message}"))
+    return found
+
+
+def render(findings: list[Finding]) -> str:
+    problems = sum(1 for f in findings if f.mark == FAIL)
+    warnings = sum(1 for f in findings if f.mark == WARN)
+    head = (
+        "**Salesforce setup check**: everything the bot needs works."
+        if not problems and not warnings
+        else f"**Salesforce setup check**: {problems} problem(s), {warnings} warning(s)."
+    )
+    return "\n".join([head, *(f"- {f.line()}" for f in findings)])
+
+
+# -- the steps ------------------------------------------------------------------------------
+def _access(crm: Crm) -> list[Finding]:
+    try:
+        who = crm.client.identity()
+        crm.metadata.describe("Contact")
+    except CrmError as exc:
+        if exc.code == "API_DISABLED_FOR_ORG":
+            return [
+                Finding(
+                    FAIL,
+                    "This org does not allow API access (API_DISABLED_FOR_ORG).",
+                    "Professional Edition needs the API add-on; the integration user's profile or permission set "
+                    "needs *API Enabled*.",
+                )
+            ]
+        return [Finding(FAIL, f"Salesforce refused the integration user: {exc.message}")]
+    name = who.get("username") or crm.settings.username
+    return [Finding(OK, f"Signed in as {name} with the JWT bearer flow; the REST API answers.")]
+
+
+def _fields(crm: Crm) -> list[Finding]:
+    found: list[Finding] = []
+    for sobject in ("Contact", "Case", "Lead", "Task"):
+        fields = {f["name"]: f for f in crm.metadata.describe(sobject)["fields"]}
+        hidden_needed = [n for n in NEEDED_READS.get(sobject, ()) if n not in fields]
+        unfilterable = [n for n in FILTERED.get(sobject, ()) if n in fields and not fields[n].get("filterable")]
+        hidden = [n for n in READS.get(sobject, ()) if "." not in n and n not in fields and n not in hidden_needed]
+        needed, wanted = WRITES.get(sobject, ((), ()))
+        cannot = [n for n in needed if not fields.get(n, {}).get("createable")]
+        may_not = [n for n in wanted if not fields.get(n, {}).get("createable")]
+        if hidden_needed or cannot:
+            names = ", ".join(dict.fromkeys(hidden_needed + cannot))
+            found.append(
+                Finding(
+                    FAIL,
+                    f"{sobject}: the integration user cannot read or create {names}, which the bot needs.",
+                    f"give its permission set read and edit access to {sobject} {names}.",
+                )
+            )
+        if unfilterable:
+            found.append(
+                Finding(
+                    FAIL,
+                    f"{sobject}.{', '.join(unfilterable)} cannot be searched (encrypted or not filterable).",
+                    "use deterministic encryption for it, or leave it unencrypted.",
+                )
+            )
+        if hidden:
+            found.append(
+                Finding(
+                    WARN,
+                    f"{sobject}: cannot read {', '.join(hidden)}; cards leave them out.",
+                    f"grant read access to {sobject} {', '.join(hidden)} if agents should see them.",
+                )
+            )
+        if may_not:
+            found.append(
+                Finding(
+                    WARN,
+                    f"{sobject}: cannot write {', '.join(may_not)}; the bot leaves them out of what it creates.",
+                    f"grant edit access to {sobject} {', '.join(may_not)}.",
+                )
+            )
+        if not (hidden_needed or cannot or unfilterable or hidden or may_not):
+            found.append(Finding(OK, f"{sobject}: every field the bot reads and writes is accessible."))
+    return found
+
+
+def _new_contacts(crm: Crm) -> list[Finding]:
+    wanted = crm.settings.new_contact_account.strip()
+    if not wanted:
+        return [
+            Finding(
+                WARN,
+                "New contacts get no Account, so only their owner and Salesforce admins can see them.",
+                "set NEW_CONTACT_ACCOUNT to an Account (Id or exact Name), e.g. 'Web Visitors'.",
+            )
+        ]
+    if crm.default_account_id() is None:
+        return [
+            Finding(
+                FAIL,
+                f"NEW_CONTACT_ACCOUNT names {wanted!r}, which is not exactly one Account the integration user can see.",
+                "give the Account's Id, or its exact and unique Name.",
+            )
+        ]
+    return [Finding(OK, f"New contacts go to the Account {wanted}, where the agents can see them.")]
+
+
+def _cases(crm: Crm) -> list[Finding]:
+    if crm.settings.case_assignment_rules:
+        return [
+            Finding(WARN, "CASE_ASSIGNMENT_RULES is on: the org's assignment rule may move the cases agents create.")
+        ]
+    return [Finding(OK, "Cases the bot creates stay with their owner (Sforce-Auto-Assign: FALSE).")]
+
+
+def _owners(crm: Crm, agents: Callable[[], Iterable[Any]] | None) -> list[Finding]:
+    owners = crm.owners
+    if owners.owner == "integration":
+        return [Finding(WARN, "OWNER=integration: every record is owned by the integration user.")]
+    found = [Finding(FAIL, problem) for problem in owners.fallback_problems()]
+    listed = list(agents()) if agents is not None else []
+    if not listed:
+        found.append(
+            Finding(WARN, "No Omnichannel agent could be listed, so none could be matched to a Salesforce user.")
+        )
+    for explanation in owners.explain(listed):
+        matched = explanation.match.user is not None and explanation.match.matched_by
+        found.append(
+            Finding(OK, str(explanation))
+            if matched
+            else Finding(WARN, str(explanation), "add the agent to AGENT_USERS or give the user the agent's email.")
+        )
+    return found
+
+
+def _person_accounts(crm: Crm) -> list[Finding]:
+    fields = {f["name"] for f in crm.metadata.describe("Account")["fields"]}
+    if "IsPersonAccount" in fields:
+        return [Finding(WARN, "This org has person accounts; the bot creates plain Contacts for new visitors.")]
+    return [Finding(OK, "No person accounts in this org: new visitors become Contacts.")]
