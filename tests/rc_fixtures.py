@@ -5,7 +5,7 @@
 - A handle has `.url`, `.admin` (user, password), `.calls()`, `.reset_calls()`, `.drop_websockets()`,
   `.fail(route, status, count=None, seconds=None, user=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
   `.room_messages(rid)`, `.set_setting(id, value)`, `.stop()`, and `.user(name)`, `.agent(name)`,
-  `.admin_user()`, `.visitor(name, email, phone)` that build `simulators.rocketchat.people` actors (closed at teardown).
+  `.admin_user()`, `.visitor(name, email, phone, department, custom)` that build `simulators.rocketchat.people` actors (closed at teardown).
 Demo passwords: agents alice/bob `agent-pass`, manager maria `manager-pass`, carol `user-pass`,
 bot salesforce-bot `bot-pass`.
 """
@@ -90,8 +90,15 @@ class RocketChatSim:
     def admin_user(self) -> rc_people.Admin:
         return self._keep(rc_people.Admin(self.url, *ADMIN))
 
-    def visitor(self, name: str, email: str | None = None, phone: str | None = None) -> rc_people.Visitor:
-        return self._keep(rc_people.Visitor(self.url, name, email, phone))
+    def visitor(
+        self,
+        name: str,
+        email: str | None = None,
+        phone: str | None = None,
+        department: str | None = None,
+        custom: dict[str, str] | None = None,
+    ) -> rc_people.Visitor:
+        return self._keep(rc_people.Visitor(self.url, name, email, phone, department=department, custom=custom))
 
     def close_actors(self) -> None:
         for actor in self._actors:

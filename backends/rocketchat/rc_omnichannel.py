@@ -40,6 +40,8 @@ class Visitor:
     name: str
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
+    department: str | None = None  # the department id Rocket.Chat keeps on the visitor
+    custom: dict[str, str] = field(default_factory=dict, compare=False)  # livechatData: visitor custom fields
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class LivechatRoom:
     closed_at: dt.datetime | None
     closer: str | None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    tags: tuple[str, ...] = ()
+    department_id: str | None = None
+    department_name: str | None = None  # livechat/rooms adds the department; rooms.info does not
+    custom: dict[str, str] = field(default_factory=dict, compare=False)  # livechatData: room custom fields
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,12 @@ def room_from_payload(raw: dict) -> LivechatRoom:
         closed_at=parse_date(raw.get("closedAt")),
         closer=raw.get("closer"),
         raw=raw,
+        tags=tuple(str(t) for t in raw.get("tags") or () if isinstance(t, str) and t),
+        department_id=raw.get("departmentId") or None,
+        department_name=((raw.get("department") or {}).get("name") or None)
+        if isinstance(raw.get("department"), dict)
+        else None,
+        custom=custom_fields(raw.get("livechatData")),
     )
 
 
@@ -134,7 +146,21 @@ def visitor_from_payload(raw: dict) -> Visitor:
         name=raw.get("name") or raw.get("username") or "",
         emails=tuple(e.get("address", "") for e in raw.get("visitorEmails") or [] if e.get("address")),
         phones=tuple(p.get("phoneNumber", "") for p in raw.get("phone") or [] if p.get("phoneNumber")),
+        department=raw.get("department") or None,
+        custom=custom_fields(raw.get("livechatData")),
     )
+
+
+def custom_fields(data: object) -> dict[str, str]:
+    """A `livechatData` object (custom field key -> value, as the visitor or the agent entered it) as
+    text; values that are not text, a number or a flag are left out."""
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(k): str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in data.items()
+        if isinstance(v, (str, int, float, bool)) and str(v) != ""
+    }
 
 
 class Omnichannel:

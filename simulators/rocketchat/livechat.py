@@ -3,12 +3,19 @@ Rocket.Chat posts: `livechat-started` when a visitor opens a chat, `command`/`co
 `uj` when an agent takes it (RoutingManager.assignAgent), `livechat_transfer_history` with
 `transferData` on a forward, `livechat-close` on closing (with `token` when the visitor closed).
 Manual routing: a new chat waits as a queued inquiry until an online agent takes it.
+Custom fields and departments as Rocket.Chat keeps them: an admin defines a field
+(`livechat/custom-fields.save`, scope visitor or room) and a department (`livechat/department`); the
+widget's `customFields` and `livechat/custom.field` fill `livechatData` of the visitor or of its open
+room (unknown keys ignored at registration, refused by custom.field); a visitor's department (id or
+name) becomes the room's `departmentId`; `livechat/rooms` adds `department: {_id, name}`; a close by an
+agent keeps the `tags` it names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from aiohttp import web
 
@@ -52,14 +59,53 @@ def _visitor_or_fail(store: Store, token: str | None) -> dict:
 
 # -- visitor side ---------------------------------------------------------------------------
 async def register_visitor(request: web.Request) -> web.Response:
+    """`visitor.customFields: [{key, value, overwrite}]` (apps/meteor/app/livechat/server/api/v1/visitor.ts):
+    checked as Rocket.Chat's Match does, then kept for the keys that are visitor-scoped custom fields."""
     body = await body_of(request)
     data = body.get("visitor")
     if not isinstance(data, dict) or not data.get("token"):
         raise bad_request("Match error: Missing key 'token' in field visitor", "error-invalid-params")
-    visitor = store_of(request).add_visitor(
-        str(data["token"]), data.get("name"), data.get("email"), data.get("phone"), data.get("department")
-    )
+    custom = data.get("customFields")
+    if custom is not None and not (
+        isinstance(custom, list)
+        and all(
+            isinstance(c, dict)
+            and isinstance(c.get("key"), str)
+            and isinstance(c.get("value"), str)
+            and isinstance(c.get("overwrite"), bool)
+            for c in custom
+        )
+    ):
+        raise bad_request(
+            "Match error: Failed Match.OneOf, Match.Maybe or Match.Optional validation in field visitor.customFields",
+            "error-invalid-params",
+        )
+    try:
+        visitor = store_of(request).add_visitor(
+            str(data["token"]), data.get("name"), data.get("email"), data.get("phone"), data.get("department"), custom
+        )
+    except ValueError:
+        raise bad_request(
+            "The provided department is invalid [error-invalid-department]", "error-invalid-department"
+        ) from None
     return ok({"visitor": visitor})
+
+
+async def visitor_custom_field(request: web.Request) -> web.Response:
+    """`POST livechat/custom.field {token, key, value, overwrite}` (no auth): setCustomFields."""
+    body = await body_of(request)
+    store = store_of(request)
+    _visitor_or_fail(store, body.get("token"))
+    key, value, overwrite = body.get("key"), body.get("value"), body.get("overwrite")
+    if not isinstance(key, str) or not isinstance(value, str) or not isinstance(overwrite, bool):
+        raise bad_request(
+            "must have required property 'key', 'value' and 'overwrite' [invalid-params]", "invalid-params"
+        )
+    try:
+        store.set_custom_field(body["token"], key, value, overwrite)
+    except ValueError as exc:
+        raise bad_request(str(exc), None) from None
+    return ok({"field": {"key": key, "value": value, "overwrite": overwrite}})
 
 
 async def open_room(request: web.Request) -> web.Response:
@@ -83,6 +129,7 @@ async def open_room(request: web.Request) -> web.Response:
         waitingResponse=True,
         cl=False,
         source={"type": "api"},
+        **({"departmentId": visitor["department"]} if visitor.get("department") else {}),
     )
     inquiry = {
         "_id": new_id(),
@@ -250,13 +297,27 @@ async def room_close_by_user(request: web.Request) -> web.Response:
     served = (room.get("servedBy") or {}).get("_id")
     if served != user._id and not user.can("close-others-livechat-room"):
         raise forbidden()
-    close_room(store, room, {"_id": user._id, "username": user.username}, "user", body.get("comment") or "")
+    tags = body.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise bad_request("must be array [invalid-params]", "invalid-params")
+    close_room(store, room, {"_id": user._id, "username": user.username}, "user", body.get("comment") or "", tags=tags)
     return ok({})
 
 
-def close_room(store: Store, room: dict, closed_by: dict, closer: str, comment: str, token: str | None = None) -> None:
+def close_room(
+    store: Store,
+    room: dict,
+    closed_by: dict,
+    closer: str,
+    comment: str,
+    token: str | None = None,
+    tags: list[str] | None = None,
+) -> None:
+    """LivechatRooms.closeRoomById: the close fields, and the TAGS the closer gave (kept when none)."""
     stamp = now()
     room.pop("open", None)
+    if tags:
+        room["tags"] = list(dict.fromkeys(tags))
     room.update(
         closedAt=stamp,
         closedBy=closed_by,
@@ -309,6 +370,14 @@ async def livechat_rooms(request: web.Request) -> web.Response:
             rooms = [r for r in rooms if r.get(field) and r[field] <= end]
     if q.get("roomName"):
         rooms = [r for r in rooms if q["roomName"].lower() in r.get("fname", "").lower()]
+    departments = store_of(request).departments
+    # findRooms adds each room's department ({_id, name}) when the room has one that still exists
+    rooms = [
+        {**r, "department": {"_id": r["departmentId"], "name": departments[r["departmentId"]]["name"]}}
+        if r.get("departmentId") in departments
+        else r
+        for r in rooms
+    ]
     return paged(request, rooms, "rooms", ("ts", -1))
 
 
@@ -319,6 +388,51 @@ async def visitors_info(request: web.Request) -> web.Response:
     if visitor is None:
         raise bad_request("visitor-not-found", None)
     return ok({"visitor": visitor})
+
+
+async def save_custom_field(request: web.Request) -> web.Response:
+    """`POST livechat/custom-fields.save {customFieldId, customFieldData: {field, label, scope, visibility,
+    regexp, …}}` (view-livechat-manager; Rocket.Chat 7.11+, the `livechat:saveCustomField` method before)."""
+    user = current_user(request)
+    require(user, "view-livechat-manager")
+    body = await body_of(request)
+    custom_id, data = body.get("customFieldId"), body.get("customFieldData")
+    if not isinstance(data, dict) or not isinstance(data.get("field") or custom_id, str):
+        raise bad_request("must have required property 'customFieldData' [invalid-params]", "invalid-params")
+    store = store_of(request)
+    field_id = custom_id or data["field"]
+    if not re.fullmatch(r"[0-9a-zA-Z_-]+", field_id):
+        raise bad_request("Invalid custom field name. Use only letters, numbers, hyphens and underscores.")
+    if custom_id and custom_id not in store.custom_fields:
+        raise bad_request("Custom Field Not found")
+    if not custom_id and field_id in store.custom_fields:
+        raise bad_request("Custom Field already exists")
+    extra = {k: v for k, v in data.items() if k not in ("field", "label", "scope", "visibility")}
+    field = {
+        "_id": field_id,
+        "label": data.get("label") or field_id,
+        "scope": data.get("scope") if data.get("scope") in ("visitor", "room") else "visitor",
+        "visibility": data.get("visibility") or "visible",
+        **extra,
+        "_updatedAt": now(),
+    }
+    store.custom_fields[field_id] = field
+    return ok({"customField": field})
+
+
+async def save_department(request: web.Request) -> web.Response:
+    """`POST livechat/department {department: {enabled, name, email, showOnRegistration, …}}`
+    (manage-livechat-departments): the new department, and no agents."""
+    user = current_user(request)
+    require(user, "manage-livechat-departments")
+    body = await body_of(request)
+    data = body.get("department")
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise bad_request("Match error: Missing key 'name' in field department", "error-invalid-params")
+    department = store_of(request).add_department(
+        data["name"].strip(), bool(data.get("enabled", True)), str(data.get("email") or "")
+    )
+    return ok({"department": department, "agents": []})
 
 
 async def livechat_users(request: web.Request) -> web.Response:
@@ -368,6 +482,9 @@ async def livechat_users(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/v1/livechat/visitor", register_visitor)
+    r.add_post("/api/v1/livechat/custom.field", visitor_custom_field)
+    r.add_post("/api/v1/livechat/custom-fields.save", save_custom_field)
+    r.add_post("/api/v1/livechat/department", save_department)
     r.add_get("/api/v1/livechat/room", open_room)
     r.add_post("/api/v1/livechat/message", visitor_message)
     r.add_get("/api/v1/livechat/messages.history/{rid}", visitor_history)

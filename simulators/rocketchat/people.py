@@ -222,8 +222,11 @@ class Agent(User):
     def forward(self, rid: str, to_user_id: str, comment: str = "") -> None:
         self.rest.call("POST", "livechat/room.forward", {"roomId": rid, "userId": to_user_id, "comment": comment})
 
-    def close_chat(self, rid: str, comment: str = "") -> None:
-        self.rest.call("POST", "livechat/room.closeByUser", {"rid": rid, "comment": comment})
+    def close_chat(self, rid: str, comment: str = "", tags: list[str] | None = None) -> None:
+        body: dict = {"rid": rid, "comment": comment}
+        if tags is not None:
+            body["tags"] = tags
+        self.rest.call("POST", "livechat/room.closeByUser", body)
 
 
 class Admin(User):
@@ -249,6 +252,17 @@ class Admin(User):
             },
         )["user"]
 
+    def create_department(self, name: str) -> dict:
+        body = {"department": {"enabled": True, "name": name, "showOnRegistration": True, "email": ""}}
+        return self.rest.call("POST", "livechat/department", body)["department"]
+
+    def create_custom_field(self, key: str, scope: str = "visitor", label: str | None = None) -> dict:
+        """An Omnichannel custom field (Omnichannel > Custom Fields); SCOPE "visitor" or "room"."""
+        data = {"field": key, "label": label or key, "scope": scope, "visibility": "visible", "regexp": ""}
+        return self.rest.call("POST", "livechat/custom-fields.save", {"customFieldId": None, "customFieldData": data})[
+            "customField"
+        ]
+
     def make_agent(self, username: str) -> None:
         self.rest.call("POST", "livechat/users/agent", {"username": username})
 
@@ -266,12 +280,23 @@ class Visitor:
     """A website visitor using the livechat widget's API (no account, a token)."""
 
     def __init__(
-        self, server: str, name: str, email: str | None = None, phone: str | None = None, token: str | None = None
+        self,
+        server: str,
+        name: str,
+        email: str | None = None,
+        phone: str | None = None,
+        token: str | None = None,
+        department: str | None = None,
+        custom: dict[str, str] | None = None,
     ):
+        """DEPARTMENT: a department's id or name; CUSTOM: custom field key -> value, sent as the widget's
+        `customFields` (kept only for keys an admin defined as visitor custom fields)."""
         self.server = server
         self.rest = _Rest(server)
         self.token = token or uuid.uuid4().hex
-        body = {"token": self.token, "name": name, "email": email, "phone": phone}
+        body: dict = {"token": self.token, "name": name, "email": email, "phone": phone, "department": department}
+        if custom:
+            body["customFields"] = [{"key": k, "value": v, "overwrite": True} for k, v in custom.items()]
         self.visitor = self.rest.call("POST", "livechat/visitor", {"visitor": {k: v for k, v in body.items() if v}})[
             "visitor"
         ]
@@ -283,6 +308,11 @@ class Visitor:
         self.stream = Stream(self.server)
         self.stream.follow(self.rid, visitor_token=self.token)
         return self.rid
+
+    def set_custom_field(self, key: str, value: str, overwrite: bool = True) -> dict:
+        """`livechat/custom.field`: a visitor field on the visitor, a room field on its open chat."""
+        body = {"token": self.token, "key": key, "value": value, "overwrite": overwrite}
+        return self.rest.call("POST", "livechat/custom.field", body)["field"]
 
     def say(self, text: str) -> dict:
         return self.rest.call("POST", "livechat/message", {"token": self.token, "rid": self.rid, "msg": text})[

@@ -33,6 +33,7 @@ PUBLIC_ROUTES = {
     "info",
     "settings.public",
     "livechat/visitor",
+    "livechat/custom.field",
     "livechat/room",
     "livechat/message",
     "livechat/room.close",

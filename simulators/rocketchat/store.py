@@ -8,6 +8,7 @@ as ISO strings for REST and `{"$date": ms}` for the realtime API.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -40,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "view-l-room",
         "manage-livechat-agents",
         "manage-livechat-managers",
+        "manage-livechat-departments",
         "view-livechat-manager",
         "close-others-livechat-room",
         "transfer-livechat-guest",
@@ -132,6 +134,8 @@ class Store:
         self.messages: dict[str, list[dict]] = {}
         self.visitors: dict[str, dict] = {}  # token -> visitor
         self.inquiries: dict[str, dict] = {}
+        self.departments: dict[str, dict] = {}  # ILivechatDepartment by _id
+        self.custom_fields: dict[str, dict] = {}  # ILivechatCustomField by _id (the field's key)
         self.settings: dict[str, Any] = {
             "Message_MaxAllowedSize": 5000,
             "Livechat_Routing_Method": "Manual_Selection",
@@ -274,9 +278,22 @@ class Store:
 
     # -- livechat ------------------------------------------------------------------------
     def add_visitor(
-        self, token: str, name: str | None, email: str | None, phone: str | None, department: str | None = None
+        self,
+        token: str,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        department: str | None = None,
+        custom_fields: list[dict] | None = None,
     ) -> dict:
+        """registerGuest, then the `customFields` of `POST livechat/visitor`: a department named by id or
+        name becomes its id (ValueError("error-invalid-department") when none has it); custom fields whose
+        key is a visitor-scoped custom field go into `livechatData`, the others are ignored (Rocket.Chat
+        logs "Some custom fields were not processed"); `overwrite: false` keeps a value already there."""
         with self.lock:
+            found = self.department_by_id_or_name(department) if department else None
+            if department and found is None:
+                raise ValueError("error-invalid-department")
             visitor = self.visitors.get(token)
             stamp = now()
             if visitor is None:
@@ -295,10 +312,62 @@ class Store:
                 visitor["visitorEmails"] = [{"address": email}]
             if phone:
                 visitor["phone"] = [{"phoneNumber": phone}]
-            if department:
-                visitor["department"] = department
+            if found:
+                visitor["department"] = found["_id"]
+            for item in custom_fields or ():
+                defined = self.custom_fields.get(item["key"])
+                if defined and defined.get("scope", "visitor") == "visitor":
+                    data = visitor.setdefault("livechatData", {})
+                    if item.get("overwrite", True) or not data.get(item["key"]):
+                        data[item["key"]] = item["value"]
             visitor["_updatedAt"] = stamp
             return visitor
+
+    def department_by_id_or_name(self, value: str) -> dict | None:
+        """LivechatDepartment.findOneByIdOrName."""
+        return self.departments.get(value) or next((d for d in self.departments.values() if d["name"] == value), None)
+
+    def add_department(self, name: str, enabled: bool = True, email: str = "") -> dict:
+        with self.lock:
+            stamp = now()
+            department = {
+                "_id": new_id(),
+                "name": name,
+                "enabled": enabled,
+                "email": email,
+                "showOnRegistration": True,
+                "showOnOfflineForm": True,
+                "numAgents": 0,
+                "_updatedAt": stamp,
+            }
+            self.departments[department["_id"]] = department
+            return department
+
+    def set_custom_field(self, token: str, key: str, value: str, overwrite: bool) -> int:
+        """setCustomFields: KEY's value on the visitor (scope visitor) or on the visitor's open rooms
+        (scope room); ValueError("invalid-custom-field") for an unknown key, ValueError naming the field
+        for a value its regexp refuses. The number of records changed."""
+        with self.lock:
+            defined = self.custom_fields.get(key)
+            if defined is None:
+                raise ValueError("invalid-custom-field")
+            if defined.get("regexp") and not re.search(defined["regexp"], value):
+                raise ValueError(f"Invalid value for {key} field")
+            if defined.get("scope") == "room":
+                targets = [
+                    r for r in self.rooms.values() if r["t"] == "l" and r.get("open") and r["v"]["token"] == token
+                ]
+            else:
+                targets = [self.visitors[token]] if token in self.visitors else []
+            changed = 0
+            for target in targets:
+                data = target.setdefault("livechatData", {})
+                if not overwrite and data.get(key):
+                    continue
+                data[key] = value
+                target["_updatedAt"] = now()
+                changed += 1
+            return changed
 
     def visitor_by_id(self, visitor_id: str) -> dict | None:
         return next((v for v in self.visitors.values() if v["_id"] == visitor_id), None)

@@ -8,6 +8,7 @@ without Omnichannel (Text, Slack, …) `bot.omnichannel` is absent and only expl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 
@@ -18,6 +19,17 @@ class Visitor(Protocol):
     name: str
     emails: tuple[str, ...]
     phones: tuple[str, ...]
+
+
+@runtime_checkable
+class VisitorDetails(Visitor, Protocol):
+    """A Visitor with what Rocket.Chat adds to it: the username, the department (its id) and the livechat
+    custom fields (`livechatData`, key -> text). Optional: code reads them with `getattr(visitor, name,
+    default)`, so a plain Visitor (a fake, one the state store kept) still serves."""
+
+    username: str
+    department: str | None
+    custom: Mapping[str, str]
 
 
 @runtime_checkable
@@ -33,6 +45,17 @@ class LivechatRoom(Protocol):
     served_at: dt.datetime | None
     updated_at: dt.datetime | None
     closed_at: dt.datetime | None
+
+
+@runtime_checkable
+class LivechatRoomDetails(LivechatRoom, Protocol):
+    """A LivechatRoom with its tags, department (id, and name when the listing gave it) and room-scoped
+    custom fields (`livechatData`). Optional like VisitorDetails': read with getattr and a default."""
+
+    tags: tuple[str, ...]
+    department_id: str | None
+    department_name: str | None
+    custom: Mapping[str, str]
 
 
 @runtime_checkable
