@@ -104,6 +104,7 @@ class FieldMapOrg:
         cannot fill, or the literal is no valid value for it. [] when every entry fits."""
         found: list[str] = []
         missing_objects: set[str] = set()
+        seen: dict[str, str] = {}  # the described field -> the first entry naming it
         for key, source in field_map.items():
             sobject, _, name = key.partition(".")
             if sobject in missing_objects:
@@ -121,6 +122,10 @@ class FieldMapOrg:
                 found.append(self._unknown(sobject, name, key))
                 continue
             name = described["name"]
+            first = seen.setdefault(f"{sobject}.{name}", key)
+            if first != key:  # the same field spelt in another case: Salesforce's names are case-insensitive
+                found.append(f"FIELD_MAP {key!r}: {sobject}.{name} is mapped twice ({first!r} and {key!r}): keep one.")
+                continue
             kept, _ = self.metadata.writable(sobject, {name: ""}, creating=True)
             kept_update, _ = self.metadata.writable(sobject, {name: ""}, creating=False)
             if not kept and not kept_update:
