@@ -70,3 +70,13 @@ def test_an_org_whose_api_refuses_the_user_stops_at_the_first_line(org):
     crm = Crm(org.crm_settings(username="nobody@example.com"))
     findings = run_check(crm, None)
     assert len(findings) == 1 and findings[0].mark == FAIL and "refused the integration user" in findings[0].text
+
+
+def test_record_types_are_advised_when_unset_and_refused_when_unknown(org):
+    org.set_profiles(["record-types"])
+    advised = run_check(Crm(org.crm_settings()), None)
+    assert any(f.mark == WARN and "default record type, Billing" in f.text for f in advised)
+    wrong = run_check(Crm(org.crm_settings(record_types=(("Case", "Suport"),))), None)
+    assert any(f.mark == FAIL and "Suport" in f.text and "Support" in f.text for f in wrong)
+    right = run_check(Crm(org.crm_settings(record_types=(("Case", "Support"),))), None)
+    assert any(f.mark == OK and "record type Support" in f.text for f in right)

@@ -109,3 +109,11 @@ def test_with_new_contact_account_a_colleague_can_see_the_contact_the_closure_ma
     ).run(item("RSHARE"))
     assert {r["Id"]: r.get("AccountId") for r in org.records("Contact")}[shared["contact_id"]] == account
     assert seen_by_dave(shared["contact_id"]) and not seen_by_dave(private["contact_id"])
+
+
+def test_a_contact_the_closure_creates_gets_the_record_type_record_types_names(org):
+    info = org.set_profiles(["record-types"])
+    crm = Crm(org.crm_settings(record_types=(("Contact", "Customer"),)))
+    result = saver(crm, visitor("Rita Type", ["rita@type.example"])).run(item("RTYPE"))
+    contact = {r["Id"]: r for r in org.records("Contact")}[result["contact_id"]]
+    assert contact["RecordTypeId"] == info["record_types"]["Contact.Customer"]

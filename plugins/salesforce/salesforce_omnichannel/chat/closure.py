@@ -280,6 +280,9 @@ class ClosureSaver:
         if account_id:
             fitted["AccountId"] = account_id  # visible to the agents: a contact without an account is private
         fitted.update(self.owner_of("Contact", agent))
+        record_type = self.crm.record_type_id("Contact")
+        if record_type:
+            fitted["RecordTypeId"] = record_type  # RECORD_TYPES's, so its picklists are the ones checked
         return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
 
     def _without_owner(self, plan: Plan) -> Plan:

@@ -48,7 +48,7 @@ def run_check(
     found = _access(crm)
     if found[0].mark == FAIL:
         return found  # without the API nothing else can be asked
-    steps = (_fields, _new_contacts, _cases, lambda c: _owners(c, agents), _person_accounts, *more)
+    steps = (_fields, _record_types, _new_contacts, _cases, lambda c: _owners(c, agents), _person_accounts, *more)
     for step in steps:
         try:
             found += step(crm)
@@ -133,6 +133,18 @@ def _fields(crm: Crm) -> list[Finding]:
             )
         if not (hidden_needed or cannot or unfilterable or hidden or may_not):
             found.append(Finding(OK, f"{sobject}: every field the bot reads and writes is accessible."))
+    return found
+
+
+def _record_types(crm: Crm) -> list[Finding]:
+    found = [Finding(FAIL, problem) for problem in crm.record_types.problems()]
+    found += [Finding(WARN, advice) for advice in crm.record_types.advice()]
+    in_use = [crm.record_types.in_use(sobject) for sobject in ("Contact", "Case")]
+    found += [
+        Finding(OK, f"{rt.sobject} records get the record type {rt.developer_name}; its picklist values are offered.")
+        for rt in in_use
+        if rt is not None and rt.configured and not found
+    ]
     return found
 
 
