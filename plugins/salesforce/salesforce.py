@@ -31,6 +31,7 @@ from salesforce_omnichannel.chat.closure import ClosureSaver, NotYet
 from salesforce_omnichannel.chat.commands import Commands, Invocation
 from salesforce_omnichannel.chat.contacts import KEEP_LINK_SECONDS, VisitorContacts
 from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, Subject, chat_for, known_visitor
+from salesforce_omnichannel.chat.fieldmap import ChatData, FieldMapper
 from salesforce_omnichannel.chat.greeting import closure_payload, greeting
 from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
@@ -41,6 +42,7 @@ from salesforce_omnichannel.chat.status import status_text
 from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
 from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
 from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError
+from salesforce_omnichannel.crm.fieldmap import FieldMapOrg
 from salesforce_omnichannel.crm.operations import Crm
 from salesforce_omnichannel.crm.owners import AgentRef
 from salesforce_omnichannel.crm.settings import SalesforceSettings
@@ -99,6 +101,7 @@ class Salesforce(BotPlugin):
         try:
             current = self._bot.plugin_manager.get_plugin_configuration(self.name)
             merged = plugin_config.merge_request(rest, current, self._defaults())
+            self._check_against_the_org(merged, current)
         except plugin_config.ConfigError as exc:
             log.warning("Refused a Salesforce configuration before it was stored: %s", exc)
             if not dry_run:
@@ -108,6 +111,22 @@ class Salesforce(BotPlugin):
             shown = "\n".join(f"{key}: {value!r}" for key, value in merged.items())
             self.send(self._requester(msg), f"Salesforce configuration after this change:\n```\n{shown}\n```")
         return msg, cmd, f"{self.name} {merged!r}"
+
+    def _check_against_the_org(self, merged: dict, current: dict | None) -> None:
+        """RECORD_TYPES and FIELD_MAP as changed are checked against the org (describe, the record type's
+        picklists): ConfigError naming each entry the org refuses, so the earlier configuration stays.
+        When Salesforce cannot be asked, the change is kept and `!salesforce check` will tell."""
+        before = current or self._defaults()
+        if all(merged.get(k) == before.get(k) for k in ("RECORD_TYPES", "FIELD_MAP")) or plugin_config.missing(merged):
+            return
+        try:
+            crm = Crm(SalesforceSettings.from_config(merged), describes=self._state)
+            problems = crm.record_types.problems() + FieldMapOrg.of(crm).problems(merged.get("FIELD_MAP") or {})
+        except CrmError as exc:
+            log.warning("RECORD_TYPES / FIELD_MAP could not be checked against Salesforce: %s", exc.admin_detail)
+            return
+        if problems:
+            raise plugin_config.ConfigError(" ".join(problems))
 
     def _reactivate_on_defaults(self) -> None:
         if self.is_activated:
@@ -305,6 +324,46 @@ class Salesforce(BotPlugin):
             log.info("Owner of a new %s for %s: %s", sobject, username or "no agent", choice.note)
         return choice.fields()
 
+    # -- FIELD_MAP's chat sources ---------------------------------------------------------------
+    def _chat_data(self, payload: dict, visitor: Any) -> ChatData:
+        """FIELD_MAP's chat for a closed chat's payload."""
+        return self._chat_of(payload["room_id"], payload.get("visitor_id"), payload.get("agent_username"), visitor)
+
+    def _chat_of(self, room_id: str | None, visitor_id: str | None, username: str | None, visitor: Any) -> ChatData:
+        """What FIELD_MAP's sources read, from Rocket.Chat only when a source needs it: the room (tags,
+        department, custom fields), the visitor afresh (custom fields, username, department: the state
+        store keeps none of them) and the agent (name, email; the owner warm lists them)."""
+        omni = self._omni()
+        # "visitor.custom.x" -> "visitor.custom"; literals ("=…") need nothing
+        needs = {
+            ".".join(s.split(".")[:2]) for s in self.crm().settings.field_map_dict.values() if not s.startswith("=")
+        }
+        if omni is None or not needs:
+            return ChatData(visitor)
+        room = None
+        room_sources = {"room.tags", "room.department", "room.custom", "room.id", "room.url", "visitor.custom"}
+        if room_id and needs & (room_sources | {"visitor.department"}):
+            room = omni.room(room_id)
+        if needs & {"visitor.custom", "visitor.username", "visitor.department"} and visitor_id:
+            visitor = omni.visitor(visitor_id) or visitor
+        agent = None
+        if needs & {"agent.username", "agent.name", "agent.email"} and username:
+            agent = self._agents.get(username) or omni.agent(username)
+        server = str((getattr(self.bot_config, "BOT_IDENTITY", None) or {}).get("server") or "")
+        return ChatData(visitor, room, agent, server)
+
+    def _mapped(self, ctx: ChatContext, typist: str, sobject: str) -> dict[str, Any]:
+        """FIELD_MAP's values for a record a command creates: about the chat CTX (if any), by TYPIST."""
+        crm = self.crm()
+        if not crm.settings.field_map:
+            return {}
+        chat = self._chat_of(ctx.room_id, getattr(ctx.room, "visitor_id", None), typist, ctx.visitor)
+        mapper = FieldMapper(crm.settings.field_map_dict, chat, FieldMapOrg.of(crm))
+        values = mapper.values_for(sobject)
+        for note in mapper.notes:
+            log.info("Command by %s: %s", typist, note)
+        return values
+
     def _on_assigned(self, room: LivechatRoom) -> None:
         omni = self._omni()
         omni.follow(room.id)
@@ -349,6 +408,7 @@ class Salesforce(BotPlugin):
                 outbox.save_progress,
                 float(self.config.get("REQUEST_TIMEOUT_SECONDS") or 20) + 5,
                 owner_of=lambda sobject, agent: self._owner_fields(sobject, agent),
+                chat_of=self._chat_data,
                 forget_owner=self.crm().owners.refused,
             )
             result = saver.run(item)
@@ -451,6 +511,7 @@ class Salesforce(BotPlugin):
                 lambda: status_text(self, self._outbox),
                 owner=lambda sobject: self._owner_fields(sobject, typist),
                 check=self._setup_check,
+                mapped=lambda sobject: self._mapped(ctx, typist, sobject),
                 forget_owner=lambda owner_id: self.crm().owners.refused(owner_id),
             )
             if parsed.command in ("help", "status"):

@@ -27,11 +27,13 @@ from typing import Any
 
 from ..crm import closure as crm_closure
 from ..crm.errors import CrmAuthError, CrmConfigError, CrmError, CrmNotFound, CrmValidationError, owner_refused
+from ..crm.fieldmap import FieldMapOrg
 from ..crm.operations import task_values
 from . import cards
 from .contacts import VisitorContacts
 from .context import ChatContext, Subject, known_visitor
-from .omnichannel import Omnichannel, TranscriptLine
+from .fieldmap import ChatData, FieldMapper
+from .omnichannel import Omnichannel, TranscriptLine, Visitor
 from .store import OutboxItem
 from .times import utc_iso
 
@@ -66,7 +68,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     lead_subject: Subject | None = field(default=None, compare=False)
     known_leads: tuple[dict, ...] | None = field(default=None, compare=False)  # the greeting's, if it looked
-    task_owner: tuple[tuple[str, str], ...] = ()  # ("OwnerId", the serving agent's user) when OWNER=agent found one
+    # the Task's other fields: FIELD_MAP's, and ("OwnerId", the serving agent's user) when OWNER=agent found one
+    task_fields: tuple[tuple[str, Any], ...] = ()
 
     @property
     def mode(self) -> str | None:
@@ -77,7 +80,8 @@ class Plan:
     def task(self) -> dict[str, Any] | None:
         if self.subject is None:
             return None
-        return task_values(self.subject, self.body, self.who_id, self.what_id) | dict(self.task_owner)
+        # FIELD_MAP never overrides what makes it the chat's transcript (Subject, Description, Status, Who, What)
+        return dict(self.task_fields) | task_values(self.subject, self.body, self.who_id, self.what_id)
 
 
 def subject_line(name: str, closed_at: str | None, room_id: str) -> str:
@@ -110,7 +114,7 @@ def _record_gone(exc: CrmError) -> bool:
 
 
 def _owner_of(plan: Plan) -> str:
-    return str((plan.contact or {}).get("OwnerId") or dict(plan.task_owner).get("OwnerId") or "")
+    return str((plan.contact or {}).get("OwnerId") or dict(plan.task_fields).get("OwnerId") or "")
 
 
 def _known_refusal(exc: CrmError) -> bool:
@@ -130,6 +134,7 @@ class ClosureSaver:
         grace_seconds: float,
         clock: Callable[[], float] = time.time,
         owner_of: Callable[[str, str | None], dict[str, str]] | None = None,
+        chat_of: Callable[[dict, Visitor | None], ChatData] | None = None,
         forget_owner: Callable[[str], None] | None = None,
     ):
         self.contacts = contacts
@@ -144,6 +149,8 @@ class ClosureSaver:
         # (object, serving agent's username) -> {"OwnerId": …} or {}: who owns what the closure creates
         self.owner_of = owner_of or (lambda sobject, agent: {})
         self.forget_owner = forget_owner or (lambda owner_id: None)
+        # (payload, the visitor as remembered) -> what FIELD_MAP's chat sources read (room, agent, custom fields)
+        self.chat_of = chat_of or (lambda payload, visitor: ChatData(visitor))
 
     def run(self, item: OutboxItem) -> dict:
         """Save one closure; returns its result (`contact_id`, `task_id`, `notes`), also kept in `item.progress`."""
@@ -251,9 +258,18 @@ class ClosureSaver:
             )
         looked = tuple(known.get("leads") or ()) if known.get("looked_up") else None
         agent = payload.get("agent_username")
-        task_owner = tuple(self.owner_of("Task", agent).items()) if subject is not None else ()
+        mapper = FieldMapper(self.crm.settings.field_map_dict, self.chat_of(payload, visitor), FieldMapOrg.of(self.crm))
+        task_fields = (mapper.values_for("Task") | self.owner_of("Task", agent)) if subject is not None else {}
         base = Plan(
-            None, None, None, case_id, subject, body or "", lead_subject=who, known_leads=looked, task_owner=task_owner
+            None,
+            None,
+            None,
+            case_id,
+            subject,
+            body or "",
+            lead_subject=who,
+            known_leads=looked,
+            task_fields=tuple(task_fields.items()),
         )
         if not (who.email or who.phone):
             return self._without_contact(base, "no contact was saved: the visitor left no email or phone")
@@ -265,16 +281,20 @@ class ClosureSaver:
             plan = replace(base, contact_id=record["Id"], who_id=record["Id"])
             if not self.autosave:
                 return self._fitted_task(plan)
-            fitted, notes = crm_closure.fit_contact(self.crm, _still_empty(record, wanted), creating=False)
-            return self._fitted_task(replace(plan, contact=fitted or None, notes=tuple(notes)))
+            # FIELD_MAP fills a field only when the contact has it empty (and it was selected, so it is known)
+            mapped = {k: v for k, v in mapper.values_for("Contact").items() if k in record and not record[k]}
+            fitted, notes = crm_closure.fit_contact(self.crm, mapped | _still_empty(record, wanted), creating=False)
+            return self._fitted_task(replace(plan, contact=fitted or None, notes=(*mapper.notes, *notes)))
         if not self.autosave:
             return self._without_contact(base, None)
-        fitted, notes = crm_closure.fit_contact(self.crm, wanted)
+        # the visitor's own details win over FIELD_MAP's; FIELD_MAP wins over the bot's LeadSource guess
+        given = {k: v for k, v in wanted.items() if v not in (None, "")}
+        fitted, notes = crm_closure.fit_contact(self.crm, mapper.values_for("Contact") | given)
         if not fitted.get("LastName"):
             fitted["LastName"] = (fitted.get("Email") or fitted.get("Phone") or who.email or who.phone or "Visitor")[
                 :80
             ]
-        if "Web" in self.crm.valid_values("Contact", "LeadSource"):
+        if "LeadSource" not in fitted and "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
         account_id = self.crm.default_account_id()
         if account_id:
@@ -283,7 +303,7 @@ class ClosureSaver:
         record_type = self.crm.record_type_id("Contact")
         if record_type:
             fitted["RecordTypeId"] = record_type  # RECORD_TYPES's, so its picklists are the ones checked
-        return self._fitted_task(replace(base, contact=fitted, notes=tuple(notes)))
+        return self._fitted_task(replace(base, contact=fitted, notes=(*mapper.notes, *notes)))
 
     def _without_owner(self, plan: Plan) -> Plan:
         """Salesforce refused the owner the cache named (deactivated since): the integration user owns the
@@ -292,7 +312,7 @@ class ClosureSaver:
         log.info("Closed chat: Salesforce refused owner %s; saving with the integration user as owner", owner_id)
         self.forget_owner(owner_id)
         contact = {k: v for k, v in (plan.contact or {}).items() if k != "OwnerId"} if plan.contact else plan.contact
-        return replace(plan, contact=contact, task_owner=())
+        return replace(plan, contact=contact, task_fields=tuple(i for i in plan.task_fields if i[0] != "OwnerId"))
 
     def _duplicate(self, plan: Plan, matches: list[tuple[str, str]]) -> Plan:
         """The org's duplicate rules say the visitor exists: the Task goes on the matching Contact (its empty
@@ -400,7 +420,11 @@ class ClosureSaver:
         if plan.subject is None and plan.contact is not None:
             return None  # no transcript to save either: the refusal is the outcome
         log.info("Closed chat: contact refused (%s); logging the transcript without a contact", exc.code)
-        return self._without_contact(replace(plan, contact=None), f"no contact was saved: {exc.message}")
+        why = exc.message
+        if exc.code == "REQUIRED_FIELD_MISSING":  # an org's required field: say which, and where to fill it
+            why = FieldMapOrg.of(self.crm).required_missing("Contact", getattr(exc, "fields", []))
+            log.warning("Closed chat: %s", why)
+        return self._without_contact(replace(plan, contact=None), f"no contact was saved: {why}")
 
 
 def _still_empty(record: dict, wanted: dict) -> dict:

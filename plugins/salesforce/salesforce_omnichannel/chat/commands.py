@@ -14,6 +14,7 @@ from typing import Any
 
 from ..crm.api import CrmApi
 from ..crm.errors import CrmError, CrmValidationError, owner_refused
+from ..crm.fieldmap import FieldMapOrg
 from ..crm.operations import ContactMatch
 from . import cards
 from .args import Parsed, UsageError, usage
@@ -38,6 +39,8 @@ class Invocation:
     owner: Callable[[str], dict[str, str]] = lambda sobject: {}
     forget_owner: Callable[[str], None] = lambda owner_id: None  # Salesforce refused that owner
     check: Callable[[], str] = lambda: ""  # the setup check's answer (the plugin knows the agents)
+    # FIELD_MAP's values for a new record of an object made in this chat (under what the agent typed)
+    mapped: Callable[[str], dict[str, Any]] = lambda sobject: {}
 
 
 class Commands:
@@ -177,13 +180,26 @@ class Commands:
                     cards.contact_card(existing[0].record, self.link, "email"),
                 ]
         try:
-            record = self.crm.create_contact(fields | inv.owner("Contact"))
+            record = self._created(
+                "Contact", lambda: self.crm.create_contact(inv.mapped("Contact") | fields | inv.owner("Contact"))
+            )
         except CrmValidationError as exc:
             if exc.code != "DUPLICATES_DETECTED" or not exc.duplicates:
                 raise
             return self._duplicate_found(inv, exc.duplicates)
         self.contacts.remember_contact(inv.ctx.room_id, inv.ctx.subject(), record)
         return ["Contact created.", cards.contact_card(record, self.link)]
+
+    def _created(self, sobject: str, create: Callable[[], dict]) -> dict:
+        """CREATE's record; a field the org requires and nothing filled is named with the FIELD_MAP entry
+        that would fill it (the org's admin reads the same in `!salesforce check`)."""
+        try:
+            return create()
+        except CrmValidationError as exc:
+            if exc.code != "REQUIRED_FIELD_MISSING":
+                raise
+            exc.message = FieldMapOrg.of(self.crm).required_missing(sobject, exc.fields)
+            raise
 
     def _duplicate_found(self, inv: Invocation, matches: list[tuple[str, str]]) -> list[Reply]:
         """The org's duplicate rules matched an existing record: that one is the answer (and, in a chat, the
@@ -239,7 +255,8 @@ class Commands:
         _subject, match, replies = self.one_contact(inv)
         if match is None:
             return replies + ["Create the contact first, then the case."]
-        case = self.crm.create_case(match.record["Id"], values | inv.owner("Case"), contact=match.record)
+        values = inv.mapped("Case") | values | inv.owner("Case")
+        case = self._created("Case", lambda: self.crm.create_case(match.record["Id"], values, contact=match.record))
         if inv.ctx.room_id:
             inv.remember_case(inv.ctx.room_id, case["Id"])
         return replies + [

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..crm.errors import CrmError
+from ..crm.fieldmap import FieldMapOrg, mapped_fields
 from ..crm.operations import CASE_SELECT, CONTACT_SELECT, LEAD_SELECT, Crm
 
 OK, WARN, FAIL = "✓", "⚠", "✗"
@@ -48,7 +49,16 @@ def run_check(
     found = _access(crm)
     if found[0].mark == FAIL:
         return found  # without the API nothing else can be asked
-    steps = (_fields, _record_types, _new_contacts, _cases, lambda c: _owners(c, agents), _person_accounts, *more)
+    steps = (
+        _fields,
+        _record_types,
+        _field_map,
+        _new_contacts,
+        _cases,
+        lambda c: _owners(c, agents),
+        _person_accounts,
+        *more,
+    )
     for step in steps:
         try:
             found += step(crm)
@@ -145,6 +155,24 @@ def _record_types(crm: Crm) -> list[Finding]:
         for rt in in_use
         if rt is not None and rt.configured and not found
     ]
+    return found
+
+
+def _field_map(crm: Crm) -> list[Finding]:
+    """FIELD_MAP's entries the org refuses, and each required field of what the bot creates that nothing
+    fills (the create would fail with REQUIRED_FIELD_MISSING)."""
+    field_map = crm.settings.field_map_dict
+    org = FieldMapOrg.of(crm)
+    found = [Finding(FAIL, problem) for problem in org.problems(field_map)]
+    for sobject in ("Contact", "Case", "Task"):
+        found += [Finding(FAIL, line) for line in org.required_unfilled(sobject, mapped_fields(field_map, sobject))]
+    if not found:
+        found.append(
+            Finding(
+                OK,
+                f"Every required field is filled ({len(field_map)} FIELD_MAP entr{'y' if len(field_map) == 1 else 'ies'}).",
+            )
+        )
     return found
 
 

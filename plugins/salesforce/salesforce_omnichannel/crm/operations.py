@@ -13,6 +13,7 @@ from typing import Any
 from . import phones
 from .client import SalesforceClient
 from .errors import CrmNotFound, CrmValidationError
+from .fieldmap import mapped_fields
 from .metadata import DescribeStore, MetadataCache
 from .owners import OwnerDirectory
 from .recordtypes import RecordTypes
@@ -343,8 +344,10 @@ class Crm:
         return {"Sforce-Duplicate-Rule-Header": "allowSave=true"} if self.settings.allow_duplicates else {}
 
     def _fields(self, sobject: str, wanted: tuple[str, ...]) -> str:
-        """The SELECT list: WANTED less what the integration user may not read (cards leave those out)."""
-        return ", ".join(self.metadata.readable(sobject, wanted))
+        """The SELECT list: WANTED and the fields FIELD_MAP fills (so that a closure fills them only when
+        empty), less what the integration user may not read (cards leave those out)."""
+        mapped = tuple(sorted(mapped_fields(self.settings.field_map_dict, sobject) - set(wanted)))
+        return ", ".join(self.metadata.readable(sobject, wanted + mapped))
 
     def _writable(self, sobject: str, values: dict[str, Any], creating: bool = True) -> dict[str, Any]:
         """VALUES, refused with the field's name when the integration user may not write one of them."""
