@@ -335,3 +335,27 @@ def test_create_contact_refused_for_another_reason_still_raises(run, crm):
     _refused_as_duplicate(crm, [])
     with pytest.raises(CrmValidationError):
         run("create-contact", chat())
+
+
+def test_an_owner_salesforce_refuses_is_forgotten_and_the_case_made_as_the_integration_user(commands, crm):
+    jane = crm.add_contact("Jane", "Doe", "jane@example.com")
+    original, forgotten, owners_sent = crm.create_case, [], []
+
+    def create_case(contact_id, fields, contact=None):
+        owners_sent.append(fields.get("OwnerId"))
+        if fields.get("OwnerId"):
+            raise CrmValidationError("inactive owner", "INACTIVE_OWNER_OR_USER")
+        return original(contact_id, fields, contact)
+
+    crm.create_case = create_case
+    inv = Invocation(
+        args.parse(f'create-case --subject "Printer jam" --contact {jane["Id"]}'),
+        ChatContext(),
+        PREFIX,
+        lambda r, c: None,
+        owner=lambda sobject: {"OwnerId": "005000000000042"},
+        forget_owner=forgotten.append,
+    )
+    replies = commands.run(inv)
+    assert replies[0].startswith("Case 00001001 created") and owners_sent == ["005000000000042", None]
+    assert "005000000000042" in forgotten

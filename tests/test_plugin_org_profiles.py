@@ -117,3 +117,16 @@ def test_a_contact_the_closure_creates_gets_the_record_type_record_types_names(o
     result = saver(crm, visitor("Rita Type", ["rita@type.example"])).run(item("RTYPE"))
     contact = {r["Id"]: r for r in org.records("Contact")}[result["contact_id"]]
     assert contact["RecordTypeId"] == info["record_types"]["Contact.Customer"]
+
+
+def test_an_inactive_owner_is_refused_then_the_closure_saves_as_the_integration_user(org):
+    info = org.set_profiles(["users"])
+    carol = info["users"]["carol"]  # inactive in Salesforce
+    crm = Crm(org.crm_settings())
+    forgotten = []
+    closure = saver(crm, visitor("Ina Active", ["ina@active.example"]))
+    closure.owner_of = lambda sobject, agent: {"OwnerId": carol}
+    closure.forget_owner = forgotten.append
+    result = closure.run(item("RINACT"))
+    contact = {r["Id"]: r for r in org.records("Contact")}[result["contact_id"]]
+    assert contact["OwnerId"] == info["integration_user"]["id"] and forgotten == [carol]

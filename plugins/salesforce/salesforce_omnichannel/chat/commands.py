@@ -102,7 +102,7 @@ class Commands:
         try:
             return handler(inv)
         except CrmError as exc:
-            if owner_refused(exc):
+            if owner_refused(exc) and any(inv.owner(sobject) for sobject in ("Contact", "Case")):
                 # the agent's Salesforce user was deactivated since the cache was filled: once more, owned
                 # by the integration user (a refused write saved nothing)
                 for sobject in ("Contact", "Case"):

@@ -53,8 +53,10 @@ class CrmValidationError(CrmError):
 
 
 def owner_refused(exc: CrmError) -> bool:
-    """Salesforce refused a record's OwnerId: an inactive user, or one that cannot own that object."""
-    return exc.code == "INACTIVE_OWNER_OR_USER" or (
+    """Salesforce refused a record's OwnerId (ask only about a write that set one): an inactive user, one
+    that cannot own that object, or one the integration user may not give records to (without *Transfer
+    Record*, Salesforce answers INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY naming no field)."""
+    return exc.code in ("INACTIVE_OWNER_OR_USER", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY") or (
         exc.code in ("FIELD_INTEGRITY_EXCEPTION", "INVALID_CROSS_REFERENCE_KEY")
         and "OwnerId" in getattr(exc, "fields", [])
     )
