@@ -50,6 +50,10 @@ STATEMENTS = {
     "SELECT Id FROM Contact WHERE Email = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
     "SELECT Id FROM Contact WHERE Phone = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
     "SELECT Id FROM Contact WHERE LastName = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
+    # the same look-up after a Lead was saved for a new visitor (NEW_VISITORS_AS=lead)
+    "SELECT Id FROM Lead WHERE Email = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
+    "SELECT Id FROM Lead WHERE Phone = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
+    "SELECT Id FROM Lead WHERE LastName = ? AND CreatedDate >= ? ORDER BY CreatedDate DESC LIMIT ?",
 }
 
 
@@ -103,7 +107,8 @@ def produced(sf_sim):
     crm_closure.task_by_subject(crm, f"Chat transcript: {HOSTILE} [R1]")
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     for values in ({"Email": HOSTILE}, {"Phone": HOSTILE}, {"LastName": HOSTILE}):
-        crm_closure.contact_created_since(crm, values, since)
+        for sobject in ("Contact", "Lead"):
+            crm_closure.contact_created_since(crm, values, since, sobject)
     return client.statements
 
 

@@ -130,3 +130,17 @@ def test_an_inactive_owner_is_refused_then_the_closure_saves_as_the_integration_
     result = closure.run(item("RINACT"))
     contact = {r["Id"]: r for r in org.records("Contact")}[result["contact_id"]]
     assert contact["OwnerId"] == info["integration_user"]["id"] and forgotten == [carol]
+
+
+def test_new_visitors_as_lead_makes_a_lead_with_the_task_on_it_and_a_returning_one_reuses_it(org):
+    crm = Crm(org.crm_settings(new_visitors_as="lead"))
+    contacts_before, tasks_before = {r["Id"] for r in org.records("Contact")}, {r["Id"] for r in org.records("Task")}
+    first = saver(crm, visitor("Lea Lead", ["lea@lead.example"], ["+1 646 555 0190"])).run(item("RLEAD1"))
+    [lead] = [r for r in org.records("Lead") if r.get("Email") == "lea@lead.example"]
+    assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Lea", "Lead", "[not provided]")
+    assert first["lead_id"] == lead["Id"] and first["contact_id"] is None
+    [task] = new_records(org, "Task", tasks_before)
+    assert task["WhoId"] == lead["Id"] and not task.get("WhatId") and not new_records(org, "Contact", contacts_before)
+    again = saver(crm, visitor("Lea Lead", ["lea@lead.example"])).run(item("RLEAD2"))
+    assert len([r for r in org.records("Lead") if r.get("Email") == "lea@lead.example"]) == 1
+    assert {t["WhoId"] for t in new_records(org, "Task", tasks_before)} == {lead["Id"]} and again["task_id"]

@@ -70,6 +70,9 @@ class Plan:
     known_leads: tuple[dict, ...] | None = field(default=None, compare=False)  # the greeting's, if it looked
     # the Task's other fields: FIELD_MAP's, and ("OwnerId", the serving agent's user) when OWNER=agent found one
     task_fields: tuple[tuple[str, Any], ...] = ()
+    # the whole transcript when it is longer than the Task's Description: it goes into a ContentNote
+    whole: str | None = field(default=None, repr=False)
+    sobject: str = "Contact"  # what `contact` creates or updates: a Contact, or a Lead (NEW_VISITORS_AS=lead)
 
     @property
     def mode(self) -> str | None:
@@ -178,11 +181,15 @@ class ClosureSaver:
                 "at": self.clock(),
                 "subject": plan.subject,
                 "mode": plan.mode,
+                "sobject": plan.sobject,
                 "contact": plan.contact,
             }
             self.save_progress(item)
             try:
-                contact_id, task_id = crm_closure.write(self.crm, plan.contact_id, plan.contact, plan.task())
+                note = (plan.subject, plan.whole) if plan.whole and plan.subject else None
+                contact_id, task_id = crm_closure.write(
+                    self.crm, plan.contact_id, plan.contact, plan.task(), note, plan.sobject
+                )
             except CrmError as exc:
                 if not _known_refusal(exc):
                     raise  # outcome unknown: the intent stays, the next attempt looks before writing
@@ -202,6 +209,10 @@ class ClosureSaver:
                 continue
             progress.pop("intent")
             saved = contact_id or plan.contact_id
+            if plan.sobject != "Contact":  # a Lead saved for the visitor: found again by its email or phone
+                return self._done(
+                    item, {"contact_id": None, "lead_id": saved, "task_id": task_id, "notes": list(plan.notes)}
+                )
             self.contacts.remember(plan.lead_subject, saved)
             return self._done(item, {"contact_id": saved, "task_id": task_id, "notes": list(plan.notes)})
         raise CrmError("Salesforce kept refusing the visitor's details.", "TOO_MANY_REFUSALS")
@@ -221,8 +232,11 @@ class ClosureSaver:
             return {"contact_id": who if who.startswith("003") else None, "task_id": task["Id"], "notes": []}
         if intent.get("mode") == "create":
             since = dt.datetime.fromtimestamp(float(intent["at"]) - 300, dt.timezone.utc)
-            contact = crm_closure.contact_created_since(self.crm, intent.get("contact") or {}, since)
-            return {"contact_id": contact["Id"], "task_id": None, "notes": []} if contact else None
+            sobject = intent.get("sobject") or "Contact"
+            made = crm_closure.contact_created_since(self.crm, intent.get("contact") or {}, since, sobject)
+            if made is None:
+                return None
+            return {"contact_id": made["Id"] if sobject == "Contact" else None, "task_id": None, "notes": []}
         return None  # an update alone: writing it again changes nothing
 
     # -- what to write ---------------------------------------------------------------------
@@ -287,6 +301,8 @@ class ClosureSaver:
             return self._fitted_task(replace(plan, contact=fitted or None, notes=(*mapper.notes, *notes)))
         if not self.autosave:
             return self._without_contact(base, None)
+        if self.crm.new_visitors_as() == "lead":
+            return self._new_lead(base, who, wanted, mapper, agent)
         # the visitor's own details win over FIELD_MAP's; FIELD_MAP wins over the bot's LeadSource guess
         given = {k: v for k, v in wanted.items() if v not in (None, "")}
         fitted, notes = crm_closure.fit_contact(self.crm, mapper.values_for("Contact") | given)
@@ -304,6 +320,28 @@ class ClosureSaver:
         if record_type:
             fitted["RecordTypeId"] = record_type  # RECORD_TYPES's, so its picklists are the ones checked
         return self._fitted_task(replace(base, contact=fitted, notes=(*mapper.notes, *notes)))
+
+    def _new_lead(self, base: Plan, who: Subject, wanted: dict, mapper: FieldMapper, agent: str | None) -> Plan:
+        """NEW_VISITORS_AS=lead: a visitor who is neither a Contact nor an open Lead becomes a Lead (Company
+        from FIELD_MAP, else Salesforce's usual "[not provided]"), and the Task goes on it; one who is a
+        Lead already gets the Task on that Lead."""
+        leads = list(base.known_leads) if base.known_leads is not None else self.crm.find_leads(who.email, who.phone)
+        if leads:
+            return self._fitted_task(replace(base, who_id=leads[0]["Id"], what_id=None))
+        given = {k: v for k, v in wanted.items() if v not in (None, "")}
+        fitted, notes = crm_closure.fit_contact(self.crm, mapper.values_for("Lead") | given, sobject="Lead")
+        fitted.setdefault("LastName", (who.email or who.phone or "Visitor")[:80])
+        fitted.setdefault("Company", "[not provided]")
+        if "LeadSource" not in fitted and "Web" in self.crm.valid_values("Lead", "LeadSource"):
+            fitted["LeadSource"] = "Web"
+        fitted.update(self.owner_of("Lead", agent))
+        record_type = self.crm.record_type_id("Lead")
+        if record_type:
+            fitted["RecordTypeId"] = record_type
+        # a Task on a Lead cannot have a WhatId (FIELD_INTEGRITY_EXCEPTION): the chat's case is named instead
+        body = f"Related case: {base.what_id}.\n\n{base.body}" if base.what_id else base.body
+        plan = replace(base, contact=fitted, sobject="Lead", what_id=None, body=body, notes=(*mapper.notes, *notes))
+        return self._fitted_task(plan)
 
     def _without_owner(self, plan: Plan) -> Plan:
         """Salesforce refused the owner the cache named (deactivated since): the integration user owns the
@@ -362,10 +400,21 @@ class ClosureSaver:
         return self._fitted_task(fitted)
 
     def _fitted_task(self, plan: Plan) -> Plan:
+        """Subject and Description fitted to the org's Task; a transcript too long for the Description
+        keeps its beginning there, saying where the whole is: a note attached to the same records."""
         if plan.subject is None:
             return plan
-        subject, body = self.crm.fit_task(plan.subject, plan.body)
-        return replace(plan, subject=subject, body=body)
+        limit = self.crm.metadata.length("Task", "Description", 32000)
+        whole = plan.whole or (plan.body if len(plan.body) > limit else None)
+        if whole is None:
+            subject, body = self.crm.fit_task(plan.subject, plan.body)
+            return replace(plan, subject=subject, body=body)
+        subject, _ = self.crm.fit_task(plan.subject, "")
+        pointer = (
+            f"\n[…] This is the beginning of the chat; the whole transcript ({len(whole):,} characters) is the "
+            f'note "{subject[:80]}" attached to this task and its contact, lead or case.'
+        )
+        return replace(plan, subject=subject, body=plan.body[: limit - len(pointer)] + pointer, whole=whole)
 
     def _without_gone_record(self, payload: dict, plan: Plan, looked_afresh: bool) -> Plan:
         """Salesforce no longer has a record the plan points at. First the chat's contact, Lead and the

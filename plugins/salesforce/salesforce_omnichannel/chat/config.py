@@ -44,12 +44,14 @@ STR_KEYS = (
     "OWNER",
     "FALLBACK_OWNER",
     "NEW_CONTACT_ACCOUNT",
+    "NEW_VISITORS_AS",
 )
 # the keys whose value is a dictionary (see `_parse_dict`; each entry is checked by `_DICT_ENTRIES[key]`)
 DICT_KEYS = ("AGENT_USERS", "RECORD_TYPES", "FIELD_MAP")
 # the objects whose records the bot creates, so whose record type RECORD_TYPES may choose
 RECORD_TYPE_OBJECTS = ("Contact", "Case", "Task", "Lead", "Account")
 OWNER_CHOICES = ("agent", "integration")
+NEW_VISITORS_CHOICES = ("contact", "person-account", "lead")
 REQUIRED = ("CONSUMER_KEY", "USERNAME", "AUTH_URL", "AUDIENCE", "PRIVATE_KEY_FILE")
 
 BUILTIN_DEFAULTS: dict[str, Any] = {
@@ -72,6 +74,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "AGENT_USERS": {},
     "FALLBACK_OWNER": "",
     "NEW_CONTACT_ACCOUNT": "",
+    "NEW_VISITORS_AS": "",  # "": person-account in an org with person accounts, else contact
     "CASE_ASSIGNMENT_RULES": False,
     "ALLOW_DUPLICATES": False,
     "RECORD_TYPES": {},
@@ -231,6 +234,13 @@ def coerce(key: str, value: Any) -> Any:
         raise ConfigError(f"API_VERSION must look like 59.0, not {text[:20]!r}.")
     if key in ("AUTH_URL", "AUDIENCE") and text and not re.match(r"https?://", text):
         raise ConfigError(f"{key} must be a URL starting with https://, e.g. {BUILTIN_DEFAULTS[key]}.")
+    if key == "NEW_VISITORS_AS":
+        if text.lower() not in ("", *NEW_VISITORS_CHOICES):
+            raise ConfigError(
+                f"NEW_VISITORS_AS must be contact, person-account or lead (empty: person-account where the org has "
+                f"person accounts, else contact), not {text[:20]!r}."
+            )
+        return text.lower()
     if key == "OWNER":
         if text.lower() not in OWNER_CHOICES:
             raise ConfigError(f"OWNER must be agent or integration, not {text[:20]!r}.")

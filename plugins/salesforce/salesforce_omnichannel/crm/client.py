@@ -40,6 +40,14 @@ FRIENDLY = {
     "MALFORMED_QUERY": "Salesforce could not read a query this integration made; the admin can see details in the log.",
     "INSUFFICIENT_ACCESS": "The integration user lacks permission for this in Salesforce.",
     "INSUFFICIENT_ACCESS_OR_READONLY": "The integration user lacks permission for this in Salesforce.",
+    "API_DISABLED_FOR_ORG": (
+        "This Salesforce org does not allow API access: Professional Edition needs Salesforce's API add-on, and "
+        "the integration user's profile or permission set needs API Enabled. A Salesforce admin must fix this."
+    ),
+    "FUNCTIONALITY_NOT_ENABLED": (
+        "This Salesforce org's edition lacks a feature the bot used ({message}); a Salesforce admin can tell "
+        "which from `!salesforce check`."
+    ),
 }
 
 

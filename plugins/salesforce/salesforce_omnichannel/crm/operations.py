@@ -124,7 +124,15 @@ class Crm:
         search index lags), then, only when that found nothing, one SOSL search by phone returning
         Contact and Lead together (or, without a phone, the Lead by email)."""
         usable = _usable_email(email)
-        if usable:
+        email_leads: list[dict] | None = None
+        if usable and not self.filterable("Contact", "Email"):
+            # encrypted email: one search returns the Contact and the Lead together, as the phone search does
+            hits = self._by_email(("Contact", "Lead"), usable)
+            contacts = [ContactMatch(r, "email") for r in hits if _type_of(r) == "Contact"]
+            if contacts:
+                return contacts, []
+            email_leads = [r for r in hits if _type_of(r) == "Lead" and r.get("Status") != "Closed - Converted"]
+        elif usable:
             found = self._contacts_by_email(usable)
             if found:
                 return found, []
@@ -132,14 +140,20 @@ class Crm:
             hits = self._by_phone(("Contact", "Lead"), phone)
             contacts = [ContactMatch(r, "phone") for r in hits if _type_of(r) == "Contact"]
             leads = [r for r in hits if _type_of(r) == "Lead" and r.get("Status") != "Closed - Converted"]
-            return contacts, ([] if contacts else leads)
+            return contacts, ([] if contacts else (email_leads or leads))
+        if email_leads is not None:
+            return [], email_leads
         if usable:
             return [], self.find_leads(usable, None)
         return [], []
 
     def find_leads(self, email: str | None = None, phone: str | None = None) -> list[dict]:
         usable = _usable_email(email)
-        if usable:
+        if usable and not self.filterable("Lead", "Email"):
+            records = [r for r in self._by_email(("Lead",), usable) if r.get("Status") != "Closed - Converted"][:5]
+            if records:
+                return records
+        elif usable:
             records = self.client.query(
                 f"SELECT {self._fields('Lead', LEAD_SELECT)} FROM Lead WHERE Email = {quote(usable)} AND Status != 'Closed - Converted' LIMIT 5",
                 "find lead by email",
@@ -151,11 +165,29 @@ class Crm:
         return []
 
     def _contacts_by_email(self, email: str) -> list[ContactMatch]:
+        if not self.filterable("Contact", "Email"):
+            return [ContactMatch(r, "email") for r in self._by_email(("Contact",), email)]
         records = self.client.query(
             f"SELECT {self._fields('Contact', CONTACT_SELECT)} FROM Contact WHERE Email = {quote(email)} ORDER BY CreatedDate DESC LIMIT 20",
             "find contact by email",
         )
         return [ContactMatch(r, "email") for r in records]
+
+    def filterable(self, sobject: str, field: str) -> bool:
+        """False when describe says FIELD cannot be filtered (Shield Platform Encryption's probabilistic
+        scheme): a WHERE on it fails whole, so it is searched with SOSL instead. Unknown: True."""
+        return bool((self.metadata.field(sobject, field) or {}).get("filterable", True))
+
+    def _by_email(self, sobjects: tuple[str, ...], email: str) -> list[dict]:
+        """One SOSL search in email fields returning SOBJECTS (an encrypted email is still in the search
+        index), then an exact, case-insensitive comparison here; newest first."""
+        returning = ", ".join(f"{name}({self._fields(name, _SELECT_OF[name])})" for name in sobjects)
+        hits = self.client.search(
+            f"FIND {{{sosl_escape(email)}}} IN EMAIL FIELDS RETURNING {returning} LIMIT 50",
+            f"find {' or '.join(name.lower() for name in sobjects)} by email",
+        )
+        found = [h for h in hits if (h.get("Email") or "").lower() == email.lower()]
+        return sorted(found, key=lambda r: r.get("CreatedDate") or "", reverse=True)
 
     def _by_phone(self, sobjects: tuple[str, ...], phone: str) -> list[dict]:
         """One SOSL search on digits returning SOBJECTS, then an exact comparison of normalised numbers
@@ -207,6 +239,17 @@ class Crm:
         if changes:
             self.client.call("update contact", lambda sf: sf.Contact.update(contact_id, changes))
         return changes
+
+    def new_visitors_as(self) -> str:
+        """What a new visitor is saved as: NEW_VISITORS_AS, else a person account in an org that has
+        person accounts (Account's describe shows IsPersonAccount), else a contact."""
+        chosen = self.settings.new_visitors_as
+        if chosen:
+            return chosen
+        return "person-account" if self.has_person_accounts() else "contact"
+
+    def has_person_accounts(self) -> bool:
+        return self.metadata.field("Account", "IsPersonAccount") is not None
 
     def default_account_id(self) -> str | None:
         """NEW_CONTACT_ACCOUNT as an Account Id (an Id is taken as it is, a Name looked up exactly), cached

@@ -23,6 +23,7 @@ class SalesforceSettings:
     case_assignment_rules: bool = False  # False: cases the bot creates say `Sforce-Auto-Assign: FALSE`
     allow_duplicates: bool = False  # True: contacts are saved over the org's duplicate rules (allowSave)
     new_contact_account: str = ""  # an Account Id or exact Name new contacts are attached to
+    new_visitors_as: str = ""  # contact | person-account | lead; "": person-account where the org has them
     # who owns the records made for a chat (crm/owners.py): "agent" (the serving agent's user) or "integration"
     owner: str = "agent"
     # AGENT_USERS: (Rocket.Chat username, Salesforce username or User Id) pairs, sorted: hashable, comparable
@@ -61,6 +62,7 @@ class SalesforceSettings:
             case_assignment_rules=bool(config.get("CASE_ASSIGNMENT_RULES", False)),
             allow_duplicates=bool(config.get("ALLOW_DUPLICATES", False)),
             new_contact_account=str(config.get("NEW_CONTACT_ACCOUNT") or ""),
+            new_visitors_as=str(config.get("NEW_VISITORS_AS") or ""),
             owner=str(config.get("OWNER") or "agent").lower(),
             agent_users=_pairs(config.get("AGENT_USERS")),
             fallback_owner=str(config.get("FALLBACK_OWNER") or ""),
