@@ -15,6 +15,12 @@ controls: `calls()`, `reset_calls()`, `reset(seed)`, `fault(...)`, `clear_faults
 `profiles_info()` (the profiles on and the ids of the users, queue, record types and account they
 seeded), `token(**claims)` (mints one with a fresh JWT; `token(sub="dave@acme.example")` logs in as
 one of the `users` profile's people), `stop()`.
+
+Also `convert_lead(lead_id, account_id=None, contact=None)` (converts a Lead as a sales rep would; returns
+{"lead_id", "contact_id", "account_id"}) and `notes()` (every ContentNote with its decoded `html`, its `text`
+and its `links`). Profiles `all` leaves off, named alone or next to it: `person-accounts` (profiles_info()
+adds "person_contacts" and the "Pat Person" account and the Account record types), `encrypted-email`, `no-api`
+(simulators/salesforce/profiles.py).
 """
 
 from __future__ import annotations
@@ -137,6 +143,20 @@ class SalesforceSim:
         resp = self.http.get(self.url + "/_sim/profiles", timeout=10)
         resp.raise_for_status()
         return resp.json()
+
+    def convert_lead(self, lead_id: str, account_id: str | None = None, contact: dict | None = None) -> dict:
+        """Convert the Lead (into ACCOUNT_ID, else a new Account named after its Company); CONTACT: more values
+        for the new Contact. Returns {"lead_id", "contact_id", "account_id"}."""
+        return self._post(
+            "/_sim/convert-lead", {"lead_id": lead_id, "account_id": account_id, "contact": contact or {}}
+        )
+
+    def notes(self) -> list[dict]:
+        """Every ContentNote: {"Id", "Title", "OwnerId", "html" (its decoded Content), "text" (without markup),
+        "links": [{"Id", "LinkedEntityId", "ShareType", "Visibility"}]}."""
+        resp = self.http.get(self.url + "/_sim/notes", timeout=10)
+        resp.raise_for_status()
+        return resp.json()["notes"]
 
     def expire_sessions(self) -> None:
         self._post("/_sim/expire-sessions")

@@ -59,7 +59,9 @@ def run(store: Store, body: Any, writer_for: WriterFor | None = None) -> dict:
         raise SfError(400, "INVALID_INPUT", "Duplicate reference id in the composite request.")
     all_or_none = bool(body.get("allOrNone"))
     with store.lock:
-        undo: list = []
+        # the rows as they were: a rollback puts back what the saves changed, the rows they made alongside
+        # (a person account's contact, a note's document and owner link) included
+        before = store.snapshot() if all_or_none else None
         done: dict[str, dict] = {}
         out: list[dict] = []
         failed = False
@@ -69,16 +71,15 @@ def run(store: Store, body: Any, writer_for: WriterFor | None = None) -> dict:
                 out.append({"body": HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref})
                 continue
             try:
-                status, answer, headers = _one(store, sub, done, undo, writer_for)
+                status, answer, headers = _one(store, sub, done, writer_for)
             except SfError as err:
                 failed = True
                 out.append({"body": err.body(), "httpHeaders": {}, "httpStatusCode": err.status, "referenceId": ref})
                 continue
             done[ref] = answer or {}
             out.append({"body": answer, "httpHeaders": headers, "httpStatusCode": status, "referenceId": ref})
-        if failed and all_or_none:
-            for action in reversed(undo):
-                action()
+        if failed and before is not None:
+            store.restore(before)
             out = [
                 e if e["httpStatusCode"] >= 400 else {**e, "body": HALTED, "httpHeaders": {}, "httpStatusCode": 400}
                 for e in out
@@ -104,7 +105,7 @@ def _resolve(value: Any, done: dict[str, dict]) -> Any:
     return value
 
 
-def _one(store: Store, sub: dict, done: dict[str, dict], undo: list, writer_for: WriterFor) -> tuple[int, Any, dict]:
+def _one(store: Store, sub: dict, done: dict[str, dict], writer_for: WriterFor) -> tuple[int, Any, dict]:
     method = str(sub.get("method") or "").upper()
     m = _URL.match(_resolve(str(sub.get("url") or ""), done))
     if m is None:
@@ -122,14 +123,10 @@ def _one(store: Store, sub: dict, done: dict[str, dict], undo: list, writer_for:
     values = {k: v for k, v in values.items() if k != "attributes"}
     if method == "POST" and record_id is None:
         record = writer.create(sobject, values)
-        undo.append(lambda: store.records[sobject].pop(record["Id"], None))
         location = f"/services/data/v{version}/sobjects/{sobject}/{record['Id']}"
         return 201, {"id": record["Id"], "success": True, "errors": []}, {"Location": location}
     if method == "PATCH" and record_id:
-        before = dict(writer.get(sobject, record_id))
         writer.update(sobject, record_id, values)
-        current = store.get(sobject, record_id)
-        undo.append(lambda: (current.clear(), current.update(before)))
         return 204, None, {}
     if method == "GET" and record_id:
         return 200, writer.shaped(sobject, writer.get(sobject, record_id)), {}

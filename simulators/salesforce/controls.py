@@ -1,5 +1,5 @@
 """Test controls under `/_sim/`, a prefix no Salesforce client uses: faults, sessions, usage,
-records, call counts and org profiles. They never count as API calls."""
+records, call counts, org profiles, lead conversion and the notes' text. They never count as API calls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 from aiohttp import web
 
-from simulators.salesforce import profiles
+from simulators.salesforce import content, conversion, profiles
 from simulators.salesforce.oauth import User
 from simulators.salesforce.rest import Fault, Org, sf_json
 from simulators.salesforce.schema import SETUP_OBJECTS
@@ -169,6 +169,44 @@ async def hold(request: web.Request) -> web.Response:
     return sf_json({"held": org.holds.held, "armed": sum(h.remaining for h in org.holds.armed)})
 
 
+async def convert_lead(request: web.Request) -> web.Response:
+    """POST {"lead_id", "account_id"?, "contact"?: {more contact values}}: convert the lead as a sales rep
+    would (conversion.py); answers {"lead_id", "contact_id", "account_id"} or Salesforce's error."""
+    org: Org = request.app["org"]
+    body = await _body(request)
+    extra = body.get("contact") if isinstance(body.get("contact"), dict) else None
+    try:
+        ids = conversion.convert(org.store, str(body.get("lead_id") or ""), body.get("account_id") or None, extra)
+    except SfError as err:
+        return sf_json(err.body(), err.status)
+    return sf_json(ids)
+
+
+async def notes(request: web.Request) -> web.Response:
+    """GET: every ContentNote with its text (the decoded Content: `html`, and without markup: `text`) and
+    the records it is linked to, as {"notes": [{"Id", "Title", "OwnerId", "html", "text", "links": [...]}]}."""
+    store = request.app["org"].store
+    out = []
+    for note in store.records["ContentNote"].values():
+        raw = content.blob(note, "Content").decode()
+        links = [
+            {k: link.get(k) for k in ("Id", "LinkedEntityId", "ShareType", "Visibility")}
+            for link in store.records["ContentDocumentLink"].values()
+            if link.get("ContentDocumentId") == note["Id"]
+        ]
+        out.append(
+            {
+                "Id": note["Id"],
+                "Title": note.get("Title"),
+                "OwnerId": note.get("OwnerId"),
+                "html": raw,
+                "text": content.plain(raw),
+                "links": links,
+            }
+        )
+    return sf_json({"notes": out})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/_sim/hold", hold)
     app.router.add_route("*", "/_sim/calls", calls)
@@ -181,3 +219,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/_sim/validation-rules", rules)
     app.router.add_post("/_sim/search-index-lag", search_index_lag)
     app.router.add_route("*", "/_sim/profiles", org_profiles)
+    app.router.add_post("/_sim/convert-lead", convert_lead)
+    app.router.add_get("/_sim/notes", notes)

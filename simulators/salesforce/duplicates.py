@@ -55,7 +55,9 @@ def check(rows: Rows, shape: Shape, caller: Caller, sobject: str, record: dict) 
         matches = [
             r
             for r in rows(entity)
-            if r.get("Id") != record.get("Id") and str(r.get("Email") or "").strip().lower() == email
+            if r.get("Id") != record.get("Id")
+            and str(r.get("Email") or "").strip().lower() == email
+            and not r.get("IsConverted")  # a converted lead lives on as its contact [inf]
         ]
         if matches:
             results.append(_match_result(entity, [_matched(shape, caller, entity, r) for r in matches]))

@@ -10,13 +10,16 @@ Custom fields (the `required-fields` profile), as a customised org defines them:
   Marketo Measure's "Error Notifications").
 - Case.Product__c: text(80), required the same way.
 - Contact.Chat_Source__c: text(40), optional, for mapping chat data.
+The `person-accounts` profile adds Account's person fields (personaccounts.py), the `encrypted-email` profile
+encrypts the email fields (ENCRYPTED below).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
-from simulators.salesforce import recordtypes
+from simulators.salesforce import personaccounts, recordtypes
 from simulators.salesforce.schema import SCHEMA, Field
 
 Schema = dict[str, dict[str, Field]]
@@ -37,6 +40,12 @@ CUSTOM_FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "Case": (Field("Product__c", "Product", "string", 80, nillable=False, custom=True),),
 }
+# the `encrypted-email` profile: Shield Platform Encryption, probabilistic (the default scheme), on the email
+# fields; with person accounts the Contact's Email is the Account's PersonEmail, encrypted alike ("encrypting
+# Account Phone/Name encrypts the matching Contact fields, and the other way round", SHIELD in
+# salesforce-real-orgs.md §5). Such a field is not filterable or sortable (schema.Field.filterable); its
+# values are still in the search index, so SOSL finds them, and read in clear by a user who may see the field.
+ENCRYPTED = (("Contact", "Email"), ("Lead", "Email"), ("Account", "PersonEmail"))
 RECORD_TYPE_ID = Field(
     "RecordTypeId", "Record Type ID", "reference", 18, reference_to=("RecordType",), relationship="RecordType"
 )
@@ -60,4 +69,10 @@ def build(profiles: frozenset[str]) -> Schema:
             for name in restricted.get(sobject, ()):
                 fields[name] = recordtypes.restricted_union(fields[name])
             schema[sobject] = fields
+    if "person-accounts" in profiles:  # after the custom fields: each has its __pc on Account
+        personaccounts.extend(schema, RECORD_TYPE_ID)
+    if "encrypted-email" in profiles:
+        for sobject, name in ENCRYPTED:
+            if name in schema[sobject]:
+                schema[sobject][name] = replace(schema[sobject][name], encrypted=True)
     return schema

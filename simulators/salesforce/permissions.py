@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from simulators.salesforce import personaccounts
 from simulators.salesforce.schema import Field
 
 Schema = dict[str, dict[str, Field]]
@@ -34,10 +35,16 @@ READ_ONLY: dict[str, frozenset[str]] = {"Contact": frozenset({"Department"})}
 
 
 def restrict(schema: Schema) -> Schema:
-    """SCHEMA as the integration user sees it under `field-access` (a new mapping; SCHEMA is kept)."""
+    """SCHEMA as the integration user sees it under `field-access` (a new mapping; SCHEMA is kept). With
+    person accounts, a Contact field's security is also its Person field's on Account: "person contact
+    fields … are managed separately from" Account's field security, on the Contact fields (Veeva support,
+    "Account Object Person Contact Fields Cannot be Modified")."""
     out: Schema = {}
+    on_account = {name: a for name, a in personaccounts.STANDARD.items() if a in schema["Account"]}
+    hidden_of = {**HIDDEN, "Account": frozenset(on_account[n] for n in HIDDEN["Contact"] if n in on_account)}
+    read_only_of = {**READ_ONLY, "Account": frozenset(on_account[n] for n in READ_ONLY["Contact"] if n in on_account)}
     for sobject, fields in schema.items():
-        hidden, read_only = HIDDEN.get(sobject, frozenset()), READ_ONLY.get(sobject, frozenset())
+        hidden, read_only = hidden_of.get(sobject, frozenset()), read_only_of.get(sobject, frozenset())
         out[sobject] = {
             name: replace(f, createable=False, updateable=False) if name in read_only else f
             for name, f in fields.items()

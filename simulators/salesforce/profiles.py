@@ -7,7 +7,12 @@ Each is off by default (the plain org is unchanged) and, when on, as strict as S
 - `duplicate-rules`: the Standard Contact Duplicate Rule on Email (duplicates.py);
 - `users`: agents as Salesforce users, a queue, private contacts, a default account (people.py, sharing.py);
 - `assignment-rules`: new Cases go to the queue (assignment.py); it brings `users` along.
-`all` turns every one on. Chosen with `--profile NAME` (repeatable) or `POST /_sim/profiles`.
+`all` turns every one of those on. Three more describe what an org is rather than how it was customised,
+so `all` leaves them off (name them, alone or next to `all`):
+- `person-accounts`: a B2C org with person accounts (personaccounts.py);
+- `encrypted-email`: Shield Platform Encryption on the email fields (orgschema.ENCRYPTED);
+- `no-api`: an org without API access, e.g. Professional Edition without the add-on (rest.py).
+Chosen with `--profile NAME` (repeatable) or `POST /_sim/profiles`.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from simulators.salesforce import orgschema, people, permissions, recordtypes
+from simulators.salesforce import orgschema, people, permissions, personaccounts, recordtypes
 from simulators.salesforce.oauth import User
 from simulators.salesforce.schema import Field
 from simulators.salesforce.store import Store
 
 NAMES = ("field-access", "required-fields", "record-types", "duplicate-rules", "users", "assignment-rules")
+FEATURES = ("person-accounts", "encrypted-email", "no-api")  # not part of `all`
+KNOWN = NAMES + FEATURES
 IMPLIES = {"assignment-rules": ("users",)}
 Schema = dict[str, dict[str, Field]]
 
@@ -33,10 +40,10 @@ def parse(names: Iterable[str]) -> frozenset[str]:
         name = str(name).strip()
         if name == "all":
             chosen.update(NAMES)
-        elif name in NAMES:
+        elif name in KNOWN:
             chosen.add(name)
         else:
-            raise ValueError(f"unknown profile {name!r}: choose from {', '.join(NAMES)} or all")
+            raise ValueError(f"unknown profile {name!r}: choose from {', '.join(KNOWN)} or all")
     return frozenset(chosen)
 
 
@@ -91,9 +98,11 @@ def apply(store: Store, issuer_users: dict[str, User], state: ProfileState, want
         before, after = state.effective, effective(wanted)
         for name in sorted(before - after):
             _unseed(store, issuer_users, state, name)
+        store.schema = orgschema.build(after)  # what is seeded next is saved against the org it is seeded in
         for name in sorted(after - before):
             _seed(store, issuer_users, state, name)
-        store.schema = orgschema.build(after)
+        if "person-accounts" in after:
+            personaccounts.normalize(store)  # e.g. record types seeded after it
         state.active = frozenset(wanted)
 
 
@@ -111,6 +120,8 @@ def forget(issuer_users: dict[str, User], state: ProfileState) -> frozenset[str]
 def _seed(store: Store, issuer_users: dict[str, User], state: ProfileState, name: str) -> None:
     if name == "record-types":
         state.seeded[name] = {"record_types": recordtypes.seed(store.put)}
+    elif name == "person-accounts":
+        state.seeded[name] = personaccounts.seed(store)
     elif name == "users":
         seeded = people.seed(store.put, lambda name: _account(store, name))
         state.seeded[name] = seeded
@@ -127,6 +138,8 @@ def _account(store: Store, name: str) -> str:
 
 def _unseed(store: Store, issuer_users: dict[str, User], state: ProfileState, name: str) -> None:
     seeded = state.seeded.pop(name, {})
+    if name == "person-accounts":
+        personaccounts.unseed(store, seeded)
     for kind, sobject in (("record_types", "RecordType"), ("users", "User"), ("queues", "Group")):
         for record_id in seeded.get(kind, {}).values():
             store.remove(sobject, record_id)

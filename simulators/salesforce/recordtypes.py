@@ -64,7 +64,13 @@ DEFINITIONS = (
 )
 OBJECTS = tuple(dict.fromkeys(d.sobject for d in DEFINITIONS))
 # each user's default record type per object: the integration user's Case default is the wrong one
-DEFAULTS = {True: {"Case": "Billing", "Contact": "Customer"}, False: {"Case": "Support", "Contact": "Customer"}}
+# Account's record types come with the person-accounts profile (personaccounts.py): every user's default is
+# the business type (the person type is the profile's "Person Account Default Record Type", which describe's
+# defaultRecordTypeMapping does not show: salesforce.stackexchange 330511)
+DEFAULTS = {
+    True: {"Case": "Billing", "Contact": "Customer", "Account": "Business_Account"},
+    False: {"Case": "Support", "Contact": "Customer", "Account": "Business_Account"},
+}
 
 
 def restricted_union(base: Field) -> Field:

@@ -4,6 +4,14 @@ Shapes follow the REST API Developer Guide: error arrays `[{"message", "errorCod
 `Sforce-Limit-Info: api-usage=N/LIMIT` on every REST answer (not on the versions list), 401
 INVALID_SESSION_ID once a session outlives its timeout counted from its last use, 403
 REQUEST_LIMIT_EXCEEDED at the daily allocation, query batches of 2000 with `nextRecordsUrl`.
+
+The `no-api` profile is an org without API access (Professional Edition without the API add-on, or a
+user without "API Enabled"): the token is still minted and the identity URL answers ("The API call reached
+Salesforce, the credentials authenticated, and then the permission check rejected the request",
+salesforcedictionary.com "API_DISABLED_FOR_ORG"), and every REST resource answers 403
+`[{"message": "The REST API is not enabled for this Organization.", "errorCode": "API_DISABLED_FOR_ORG"}]`
+(restforce/restforce#219, docs.sequin.io "Enable Salesforce API Access"; 403 per salesforce-api.md §2.9),
+counted as no API call.
 """
 
 from __future__ import annotations
@@ -21,15 +29,15 @@ from typing import Any
 from aiohttp import web
 
 from simulators.salesforce import composite as sf_composite
+from simulators.salesforce import content, recordtypes, uiapi
 from simulators.salesforce import hold as sf_hold
-from simulators.salesforce import recordtypes, uiapi
 from simulators.salesforce import soql as sf_soql
 from simulators.salesforce import sosl as sf_sosl
 from simulators.salesforce.caller import Caller
 from simulators.salesforce.oauth import OAuthError, Session, TokenIssuer, new_access_token
 from simulators.salesforce.profiles import ProfileState
 from simulators.salesforce.saving import Writer
-from simulators.salesforce.schema import SETUP_OBJECTS, Describe
+from simulators.salesforce.schema import NOT_INSERTABLE, SETUP_OBJECTS, Describe
 from simulators.salesforce.store import SfError, Store
 
 BATCH = 2000
@@ -219,6 +227,8 @@ async def versions(request: web.Request) -> web.Response:
 # -- REST under /services/data/vNN.N/ ------------------------------------------------------
 _ROUTE_ID = re.compile(r"^sobjects/(\w+)/(?!describe$)[^/]+$")
 _ROUTE_PICKLISTS = re.compile(r"^ui-api/object-info/(\w+)/picklist-values/[^/]+/?$")
+_ROUTE_BLOB = re.compile(r"^sobjects/(\w+)/[^/]+/(\w+)$")
+API_DISABLED = SfError(403, "API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization.")
 
 
 def route_key(method: str, rest: str) -> str:
@@ -230,6 +240,9 @@ def route_key(method: str, rest: str) -> str:
     m = _ROUTE_ID.match(rest)
     if m:
         return f"{method} sobjects/{m.group(1)}/{{id}}"
+    m = _ROUTE_BLOB.match(rest)
+    if m and m.group(2) != "describe":
+        return f"{method} sobjects/{m.group(1)}/{{id}}/{m.group(2)}"
     return f"{method} {rest.rstrip('/') or 'resources'}"
 
 
@@ -249,6 +262,8 @@ async def rest_entry(request: web.Request) -> web.Response:
         return sf_json(
             INVALID_SESSION.body(), 401, {"WWW-Authenticate": 'Token realm="Salesforce", error="invalid_token"'}
         )
+    if "no-api" in org.profiles.effective:
+        return sf_error(API_DISABLED)
     if org.api_used >= org.api_limit:
         return sf_error(SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), org.limit_header())
     org.api_used += 1
@@ -263,6 +278,8 @@ async def rest_entry(request: web.Request) -> web.Response:
         return sf_error(err, headers)
     if hold is not None and hold.phase == "after":
         await hold.wait(request)
+    if isinstance(body, bytes):  # a blob's bytes (sObject Blob Get)
+        return web.Response(body=body, status=status, content_type="application/octet-stream", headers=headers)
     if status == 204:
         return web.Response(status=204, headers=headers)
     return sf_json(body, status, headers)
@@ -367,7 +384,7 @@ async def sobjects(request: web.Request, org: Org, writer: Writer, parts: list[s
                     "name": n,
                     "label": n,
                     "keyPrefix": Describe(n).body(version)["keyPrefix"],
-                    "createable": n not in SETUP_OBJECTS,
+                    "createable": n not in SETUP_OBJECTS and n not in NOT_INSERTABLE,
                     "queryable": True,
                     "urls": Describe(n).body(version)["urls"],
                 }
@@ -388,6 +405,11 @@ async def sobjects(request: web.Request, org: Org, writer: Writer, parts: list[s
     if parts[1] == "describe" and len(parts) == 2 and method == "GET":
         return describe(org, writer, sobject), 200
     record_id = parts[1]
+    blob_field = next(
+        (f for n, f in schema[sobject].items() if len(parts) == 3 and n.lower() == parts[2].lower()), None
+    )
+    if method == "GET" and blob_field is not None and blob_field.type == "base64":
+        return content.blob(writer.get(sobject, record_id), blob_field.name), 200  # …/ContentNote/069…/Content
     if method == "GET":
         record = writer.get(sobject, record_id)
         wanted = request.query.get("fields")
@@ -404,7 +426,10 @@ async def sobjects(request: web.Request, org: Org, writer: Writer, parts: list[s
 def describe(org: Org, writer: Writer, sobject: str) -> dict:
     """The object's describe as this caller sees it: its fields, its record types."""
     infos = recordtypes.infos(_rows(org, "RecordType"), sobject, writer.caller.integration, writer.caller.version)
-    return Describe(sobject, fields=writer.fields(sobject), record_types=infos).body(writer.caller.version)
+    shield = "encrypted-email" in writer.on
+    return Describe(sobject, fields=writer.fields(sobject), record_types=infos, shield=shield).body(
+        writer.caller.version
+    )
 
 
 async def _any_json(request: web.Request) -> Any:

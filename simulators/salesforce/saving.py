@@ -3,15 +3,15 @@
 The store checks what every save meets; this adds what depends on who saves and on the org's
 customisations: the caller's field view (field-access), its default record type and the record
 types' picklist values (record-types), the duplicate rule (duplicate-rules), the case assignment
-rule (assignment-rules), ownership by the caller, and record visibility (users). sObject REST and
-composite subrequests both go through it, so they behave alike.
+rule (assignment-rules), ownership by the caller, record visibility (users) and person accounts
+(person-accounts). sObject REST and composite subrequests both go through it, so they behave alike.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulators.salesforce import assignment, duplicates, recordtypes, sharing
+from simulators.salesforce import assignment, content, duplicates, personaccounts, recordtypes, sharing
 from simulators.salesforce.caller import Caller
 from simulators.salesforce.errors import SfError
 from simulators.salesforce.profiles import effective, schema_for
@@ -62,27 +62,48 @@ class Writer:
             if real is None:
                 raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}")
             out[real] = record.get(real)
+            if fields[real].type == "base64" and out[real] is not None:  # a blob: the URL of its bytes
+                out[real] = content.blob_url(sobject, record["Id"], real, self.caller.version)
         return out
 
     # -- writing --------------------------------------------------------------------------
     def create(self, sobject: str, values: dict) -> dict:
         values = dict(values)
-        if "record-types" in self.on and not values.get("RecordTypeId"):
+        if self.on & {"record-types", "person-accounts"} and not values.get("RecordTypeId"):
             default = recordtypes.default_id(self._rows("RecordType"), sobject, self.caller.integration)
             if default:
                 values["RecordTypeId"] = default
+        persons = "person-accounts" in self.on
+        if persons:
+            values = personaccounts.before_create(self.store, sobject, values)
         written = list(self.store.schema[sobject])
-        return self.store.create(
-            sobject, values, view=self.fields(sobject), owner=self.caller.user_id, hooks=self._hooks(written)
-        )
+        with self.store.lock:
+            record = self.store.create(
+                sobject, values, view=self.fields(sobject), owner=self.caller.user_id, hooks=self._hooks(written)
+            )
+            if persons:
+                personaccounts.after_create(self.store, sobject, record)
+        return record
 
     def update(self, sobject: str, record_id: str, values: dict) -> None:
-        self.get(sobject, record_id)
-        self.store.update(sobject, record_id, values, view=self.fields(sobject), hooks=self._hooks(list(values)))
+        record = self.get(sobject, record_id)
+        persons = "person-accounts" in self.on
+        if persons:
+            values = personaccounts.before_update(self.store, sobject, record, values)
+        with self.store.lock:
+            self.store.update(sobject, record_id, values, view=self.fields(sobject), hooks=self._hooks(list(values)))
+            if persons:
+                personaccounts.after_update(self.store, sobject, record)
 
     def delete(self, sobject: str, record_id: str) -> None:
-        self.get(sobject, record_id)
-        self.store.delete(sobject, record_id)
+        record = self.get(sobject, record_id)
+        persons = "person-accounts" in self.on
+        if persons:
+            personaccounts.before_delete(self.store, sobject, record)
+        with self.store.lock:
+            self.store.delete(sobject, record_id)
+            if persons:
+                personaccounts.after_delete(self.store, sobject, record)
 
     def _hooks(self, written: list[str]) -> list[Hook]:
         store, caller = self.store, self.caller

@@ -20,11 +20,19 @@ KEY_PREFIXES = {
     "Group": "00G",
     "QueueSobject": "03g",
     "RecordType": "012",
+    # Files: a ContentNote is a ContentDocument (the same 069 id: Object Reference, ContentNote "is built on
+    # ContentVersion"; the ids ContentDocumentLink.ContentDocumentId takes are the notes' ids)
+    "ContentDocument": "069",
+    "ContentNote": "069",
+    "ContentDocumentLink": "06A",
 }
 # Setup objects: queried through the API, never written by an integration (Setup makes them).
 SETUP_OBJECTS = ("User", "Group", "QueueSobject", "RecordType")
 MASTER_RECORD_TYPE_ID = "012000000000000AAA"  # the same in every org (LWC getPicklistValues, RecordTypeInfo)
-OBJECT_BY_PREFIX = {v: k for k, v in KEY_PREFIXES.items()}
+# the object an id names: 069 is the ContentDocument (its ContentNote is found through it)
+OBJECT_BY_PREFIX = {v: k for k, v in KEY_PREFIXES.items() if k != "ContentNote"}
+# objects the API reads but never inserts: a ContentDocument is made by its ContentNote (or ContentVersion)
+NOT_INSERTABLE = ("ContentDocument",)
 
 
 @dataclass(frozen=True)
@@ -42,18 +50,24 @@ class Field:
     reference_to: tuple[str, ...] = ()
     relationship: str | None = None
     custom: bool = False
+    encrypted: bool = False  # Shield Platform Encryption, probabilistic scheme (the `encrypted-email` profile)
 
     @property
     def filterable(self) -> bool:
-        """Long text areas cannot be filtered or sorted in SOQL (Salesforce's describe says so too)."""
-        return not (self.type == "textarea" and self.length > 255)
+        """Long text areas, base64 (blob) fields and probabilistically encrypted fields cannot be filtered
+        or sorted in SOQL (describe says filterable/sortable false for them too; Shield: "can't be used"
+        in WHERE or ORDER BY, help xcloud.security_pe_considerations_general.htm)."""
+        return not (self.type == "textarea" and self.length > 255) and self.type != "base64" and not self.encrypted
 
     @property
     def sortable(self) -> bool:
         return self.filterable
 
-    def describe(self) -> dict:
-        return {
+    def describe(self, shield: bool = False) -> dict:
+        """The field's describe. SHIELD (an org with Platform Encryption): every field also says whether it
+        is `encrypted`, as real describes do (`"encrypted": false` on the rest); the plain org's describe
+        is kept as it always was."""
+        out = {
             "name": self.name,
             "label": self.label,
             "type": self.type,
@@ -73,6 +87,9 @@ class Field:
                 for value, active, default in self.picklist
             ],
         }
+        if shield:
+            out["encrypted"] = self.encrypted
+        return out
 
 
 def _pick(
@@ -190,6 +207,33 @@ _register(
             ),
         ),
         Field("LeadSource", "Lead Source", "picklist", 255, picklist=LEAD_SOURCE),
+        # set by lead conversion only (Object Reference, Lead: IsConverted, ConvertedDate, ConvertedAccountId,
+        # ConvertedContactId are read-only; writing one is INVALID_FIELD_FOR_INSERT_UPDATE "Unable to
+        # create/update fields: ConvertedOpportunityId…", restforce/restforce#483); see conversion.py
+        Field(
+            "IsConverted", "Converted", "boolean", nillable=False, createable=False, updateable=False, defaulted=True
+        ),
+        Field("ConvertedDate", "Converted Date", "date", createable=False, updateable=False),
+        Field(
+            "ConvertedAccountId",
+            "Converted Account ID",
+            "reference",
+            18,
+            createable=False,
+            updateable=False,
+            reference_to=("Account",),
+            relationship="ConvertedAccount",
+        ),
+        Field(
+            "ConvertedContactId",
+            "Converted Contact ID",
+            "reference",
+            18,
+            createable=False,
+            updateable=False,
+            reference_to=("Contact",),
+            relationship="ConvertedContact",
+        ),
     ],
 )
 _register(
@@ -302,6 +346,100 @@ _register(
 )
 
 
+def _register_files() -> None:
+    """ContentDocument, ContentNote and ContentDocumentLink (Object Reference; see content.py for their rules).
+
+    - ContentNote: Title (required: a note's title must not be empty, ktema.org "Importing Notes"), Content
+      (base64: Create, Nillable, Update); ContentSize, FileType ("SNOTE"), FileExtension, TextPreview,
+      IsReadOnly are read-only; OwnerId is set only with "Set Audit Fields Upon Record Creation".
+    - ContentDocument: read and deleted through the API, never inserted (its note or version makes it).
+    - ContentDocumentLink: ContentDocumentId and LinkedEntityId (Create, Filter: not updateable), ShareType
+      (restricted V/C/I, nillable), Visibility (restricted AllUsers/InternalUsers/SharedUsers, defaulted);
+      no owner, no created date: SystemModstamp only (Field Reference, ContentDocumentLink).
+    """
+    doc_id, created, modified, owner, deleted = _system("ContentDocument")
+    SCHEMA["ContentDocument"] = {
+        f.name: f
+        for f in [
+            doc_id,
+            created,
+            modified,
+            replace(owner, createable=False),
+            deleted,
+            Field("Title", "Title", "string", 255, nillable=False, createable=False),
+            Field("FileType", "File Type", "string", 20, createable=False, updateable=False),
+            Field("FileExtension", "File Extension", "string", 40, createable=False, updateable=False),
+            Field("ContentSize", "Size", "int", createable=False, updateable=False),
+        ]
+    }
+    SCHEMA["ContentNote"] = {
+        f.name: f
+        for f in [
+            replace(doc_id, label="ContentNote ID"),
+            created,
+            modified,
+            replace(owner, createable=False, updateable=False),
+            deleted,
+            Field("Title", "Title", "string", 255, nillable=False),
+            Field("Content", "Content", "base64"),
+            Field("ContentSize", "Size", "int", createable=False, updateable=False),
+            Field("FileType", "File Type", "string", 20, createable=False, updateable=False),
+            Field("FileExtension", "File Extension", "string", 40, createable=False, updateable=False),
+            Field("TextPreview", "Text Preview", "string", 255, createable=False, updateable=False),
+            Field(
+                "IsReadOnly",
+                "Is Read Only",
+                "boolean",
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted=True,
+            ),
+        ]
+    }
+    SCHEMA["ContentDocumentLink"] = {
+        f.name: f
+        for f in [
+            replace(doc_id, label="ContentDocumentLink ID"),
+            Field(
+                "ContentDocumentId",
+                "Content Document ID",
+                "reference",
+                18,
+                nillable=False,
+                updateable=False,
+                reference_to=("ContentDocument",),
+                relationship="ContentDocument",
+            ),
+            Field(
+                "LinkedEntityId",
+                "Linked Entity ID",
+                "reference",
+                18,
+                nillable=False,
+                updateable=False,
+                reference_to=("Account", "Contact", "Lead", "Case", "Task", "Event", "User"),
+                relationship="LinkedEntity",
+            ),
+            Field("ShareType", "Share Type", "picklist", 40, restricted=True, picklist=_pick("V", "C", "I")),
+            Field(
+                "Visibility",
+                "Visibility",
+                "picklist",
+                40,
+                defaulted=True,
+                restricted=True,
+                picklist=_pick("AllUsers", "InternalUsers", "SharedUsers", default="AllUsers"),
+            ),
+            deleted,
+            Field("SystemModstamp", "System Modstamp", "datetime", nillable=False, createable=False, updateable=False),
+        ]
+    }
+
+
+_register_files()
+
+
 def _read_only(*fields: Field) -> list[Field]:
     """Setup objects' fields: readable through the API, written only in Setup."""
     return [replace(f, createable=False, updateable=False) for f in fields]
@@ -377,6 +515,7 @@ class Describe:
     extra: dict = field(default_factory=dict)
     fields: dict[str, Field] | None = None
     record_types: list[dict] | None = None
+    shield: bool = False  # Platform Encryption on: each field says whether it is `encrypted`
 
     def body(self, version: str) -> dict:
         prefix = KEY_PREFIXES[self.name]
@@ -388,7 +527,7 @@ class Describe:
             "labelPlural": self.name + ("es" if self.name.endswith("s") else "s"),
             "keyPrefix": prefix,
             "custom": False,
-            "createable": not setup,
+            "createable": not setup and self.name not in NOT_INSERTABLE,
             "updateable": not setup,
             "queryable": True,
             "searchable": self.name in ("Account", "Contact", "Lead", "Case"),
@@ -397,7 +536,7 @@ class Describe:
                 "describe": f"/services/data/v{version}/sobjects/{self.name}/describe",
                 "rowTemplate": f"/services/data/v{version}/sobjects/{self.name}/{{ID}}",
             },
-            "fields": [f.describe() for f in fields.values()],
+            "fields": [f.describe(self.shield) for f in fields.values()],
             "recordTypeInfos": self.record_types
             if self.record_types is not None
             else [master_record_type_info(self.name, version)],

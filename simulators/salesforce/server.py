@@ -82,8 +82,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         action="append",
         default=[],
-        choices=(*profiles.NAMES, "all"),
-        help="turn on an org customisation (repeatable; `all` for every one): " + ", ".join(profiles.NAMES),
+        choices=(*profiles.KNOWN, "all"),
+        help="turn on an org customisation (repeatable; `all` for "
+        + ", ".join(profiles.NAMES)
+        + "): "
+        + ", ".join(profiles.KNOWN),
     )
     p.add_argument(
         "--search-index-lag",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulators.salesforce import content
 from simulators.salesforce.schema import OBJECT_BY_PREFIX, SCHEMA, Field
 from simulators.salesforce.store import SfError, parse_sf_datetime
 
@@ -523,7 +524,29 @@ def parse(query: str, schema: dict[str, dict[str, Field]] = SCHEMA) -> Query:
     """QUERY parsed against SCHEMA (the objects and fields the caller may see)."""
     if not query or not query.strip():
         raise SfError(400, "MALFORMED_QUERY", "ERROR at Row:1:Column:1\nunexpected token: <EOF>")
-    return _Parser(query, schema).parse()
+    q = _Parser(query, schema).parse()
+    if q.sobject == "ContentDocumentLink" and not _by_id(q.where, ("ContentDocumentId", "LinkedEntityId", "Id")):
+        # "You can't run a query without filters against ContentDocumentLink" (Object Reference; without the
+        # Query All Files permission, v59.0+: a filter on Id, LinkedEntityId or ContentDocumentId); NOT IN is
+        # refused too (salesforce.stackexchange.com/q/321161); the error as django-salesforce#302 quotes it
+        raise SfError(
+            400,
+            "MALFORMED_QUERY",
+            "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId "
+            "or LinkedEntityId using the equals operator or multiple Id's using the IN operator.",
+        )
+    return q
+
+
+def _by_id(node: Any, names: tuple[str, ...]) -> bool:
+    """NODE filters on one of NAMES with `=` or IN (alone or in a top-level AND)."""
+    if isinstance(node, Compare):
+        return len(node.path) == 1 and node.path[0] in names and node.op == "=" and node.value is not None
+    if isinstance(node, InList):
+        return len(node.path) == 1 and node.path[0] in names and not node.negate
+    if isinstance(node, BoolOp) and node.op == "AND":
+        return any(_by_id(part, names) for part in node.parts)
+    return False
 
 
 # -- evaluation --------------------------------------------------------------------------
@@ -659,7 +682,11 @@ def _place(
     schema: dict[str, dict[str, Field]] = SCHEMA,
 ) -> None:
     if len(path) == 1:
-        out[path[0]] = record.get(path[0])
+        value = record.get(path[0])
+        f = schema[sobject].get(path[0])
+        if f is not None and f.type == "base64" and value is not None:  # a blob: the URL of its bytes
+            value = content.blob_url(sobject, record["Id"], path[0], version)
+        out[path[0]] = value
         return
     rel = next(f for f in schema[sobject].values() if f.relationship == path[0])
     ref = record.get(rel.name)

@@ -14,16 +14,33 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simulators.salesforce import owners, recordtypes
+from simulators.salesforce import content, owners, recordtypes
 from simulators.salesforce.errors import ID_RE, SfError
-from simulators.salesforce.schema import KEY_PREFIXES, OBJECT_BY_PREFIX, SCHEMA, SETUP_OBJECTS, Field
+from simulators.salesforce.schema import (
+    KEY_PREFIXES,
+    NOT_INSERTABLE,
+    OBJECT_BY_PREFIX,
+    SCHEMA,
+    SETUP_OBJECTS,
+    Field,
+)
 
 __all__ = ["ID_RE", "SfError", "Store", "id18", "parse_sf_datetime", "sf_datetime"]
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SETUP_LABELS = {"User": "User", "Group": "Group", "QueueSobject": "Queue Sobject", "RecordType": "Record Type"}
+_SETUP_LABELS = {
+    "User": "User",
+    "Group": "Group",
+    "QueueSobject": "Queue Sobject",
+    "RecordType": "Record Type",
+    "ContentDocument": "Content Document",
+}
+# "cannot reference converted lead" (CANNOT_UPDATE_CONVERTED_LEAD): updating a converted lead
+# (gravityplus/Gravity-Forms-Salesforce#342) or an activity pointing at one (the DML error met by a Task
+# change on a converted lead, SFDO-Community/declarative-lookup-rollup-summaries#164)
+CONVERTED = SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
 
 # A save's extra rules (record types, duplicate rules, assignment rules): called with the object,
 # the record about to be saved and the stored one (None on insert); may raise SfError or adjust it.
@@ -112,7 +129,11 @@ class Store:
         found = self.find(record_id)
         if found is None and self.recycle_bin.get(record_id[:15]) == sobject:
             raise SfError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
-        if found is None or found[0] != sobject:
+        if found is not None and found[0] != sobject:  # a ContentNote is found through its ContentDocument
+            found = next(
+                ((sobject, r) for rid, r in self.records.get(sobject, {}).items() if rid[:15] == record_id[:15]), None
+            )
+        if found is None:
             raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
         return found[1]
 
@@ -121,8 +142,28 @@ class Store:
         with self.lock:
             _refuse_setup(sobject, "deleted")
             record = self.get(sobject, record_id)
+            content.before_delete(self, sobject, record)
             self.records[sobject].pop(record["Id"], None)
             self.recycle_bin[record["Id"][:15]] = sobject
+            content.after_delete(self, sobject, record)
+
+    def snapshot(self) -> dict[str, dict[str, dict]]:
+        """Every row as it is now (a composite's allOrNone rollback puts them back)."""
+        with self.lock:
+            return {name: {rid: dict(row) for rid, row in rows.items()} for name, rows in self.records.items()}
+
+    def restore(self, saved: dict[str, dict[str, dict]]) -> None:
+        with self.lock:
+            for name, rows in saved.items():
+                current = self.records[name]
+                for rid in [rid for rid in current if rid not in rows]:
+                    del current[rid]
+                for rid, row in rows.items():
+                    if rid in current:
+                        current[rid].clear()
+                        current[rid].update(row)
+                    else:
+                        current[rid] = row
 
     def put(self, sobject: str, values: dict, record_id: str | None = None) -> dict:
         """A setup row (user, queue, record type) as Setup makes it: no API validation."""
@@ -154,6 +195,8 @@ class Store:
     ) -> dict:
         with self.lock:
             _refuse_setup(sobject, "inserted")
+            if sobject in NOT_INSERTABLE:
+                _refuse_setup_entity(sobject, "inserted")
             fields = self.schema[sobject]
             self._check_fields(sobject, values, creating=True, view=view)
             record: dict[str, Any] = {name: None for name in fields}
@@ -172,9 +215,11 @@ class Store:
                 raise SfError(
                     400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
                 )
+            content.before_save(self, sobject, record, None)
             self._check_rules(sobject, record)
             self._check_integrity(sobject, record)
-            record["OwnerId"] = record.get("OwnerId") or owner or self.user_id
+            if "OwnerId" in fields:  # not on a ContentDocumentLink
+                record["OwnerId"] = record.get("OwnerId") or owner or self.user_id
             for hook in hooks:
                 hook(sobject, record, None)
             stamp = sf_datetime(when)
@@ -186,6 +231,7 @@ class Store:
             self._derive(sobject, record)
             self.records[sobject][record["Id"]] = record
             self.changed_at[record["Id"]] = time.time()
+            content.after_save(self, sobject, record, True)
             return record
 
     def update(
@@ -200,6 +246,8 @@ class Store:
         with self.lock:
             _refuse_setup(sobject, "updated")
             record = self.get(sobject, record_id)
+            if sobject == "Lead" and record.get("IsConverted"):
+                raise CONVERTED
             self._check_fields(sobject, values, creating=False, view=view)
             merged = {**record, **values}
             missing = [
@@ -211,6 +259,7 @@ class Store:
                 raise SfError(
                     400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
                 )
+            content.before_save(self, sobject, merged, record)
             self._check_rules(sobject, merged)
             self._check_integrity(sobject, merged)
             self._check_kept_owner(sobject, merged)
@@ -221,6 +270,7 @@ class Store:
             record["LastModifiedDate"] = sf_datetime()
             self.changed_at[record["Id"]] = time.time()
             self._derive(sobject, record)
+            content.after_save(self, sobject, record, False)
 
     def _derive(self, sobject: str, record: dict) -> None:
         if sobject in ("Contact", "Lead"):
@@ -231,13 +281,17 @@ class Store:
                 record["ClosedDate"] = sf_datetime()
             record["IsClosed"] = closed
 
-    @staticmethod
-    def _check_integrity(sobject: str, record: dict) -> None:
-        """An activity on a Lead cannot also be related to a record (WhatId): Salesforce refuses the pair."""
+    def _check_integrity(self, sobject: str, record: dict) -> None:
+        """An activity on a Lead cannot also be related to a record (WhatId): Salesforce refuses the pair;
+        nor can it name a converted lead."""
         if sobject in ("Task", "Event") and str(record.get("WhoId") or "").startswith("00Q") and record.get("WhatId"):
             raise SfError(
                 400, "FIELD_INTEGRITY_EXCEPTION", "field integrity exception: WhoId, WhatId", ["WhoId", "WhatId"]
             )
+        if sobject in ("Task", "Event") and str(record.get("WhoId") or "").startswith("00Q"):
+            lead = self.find(str(record["WhoId"]))
+            if lead is not None and lead[1].get("IsConverted"):
+                raise CONVERTED
 
     def _check_rules(self, sobject: str, record: dict) -> None:
         """The org's validation rules: a field holding the refused text fails the save."""
@@ -338,6 +392,11 @@ def _refuse_setup(sobject: str, verb: str) -> None:
     ("entity type cannot be inserted: Campaign", CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, as seen
     for objects a user may not create)."""
     if sobject in SETUP_OBJECTS:
-        raise SfError(
-            400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be {verb}: {_SETUP_LABELS[sobject]}", []
-        )
+        _refuse_setup_entity(sobject, verb)
+
+
+def _refuse_setup_entity(sobject: str, verb: str) -> None:
+    """The same refusal for an object the API reads but never inserts (a ContentDocument)."""
+    raise SfError(
+        400, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", f"entity type cannot be {verb}: {_SETUP_LABELS[sobject]}", []
+    )
