@@ -58,9 +58,10 @@ def contact_card(record: dict, link: Link, matched_on: str | None = None) -> dic
     place = ", ".join(
         p for p in (record.get("MailingCity"), record.get("MailingState"), record.get("MailingCountry")) if p
     )
-    return {
-        "title": f"Contact: {contact_name(record)}",
-        "link": link(record["Id"]),
+    person = bool(record.get("IsPersonAccount")) and record.get("AccountId")
+    return {  # a person account's card is the account's: agents open the person there
+        "title": f"{'Person Account' if person else 'Contact'}: {contact_name(record)}",
+        "link": link(record["AccountId"] if person else record["Id"]),
         "color": "blue",
         "body": f"Matched on {matched_on}." if matched_on else "",
         "fields": _fields(
@@ -69,7 +70,7 @@ def contact_card(record: dict, link: Link, matched_on: str | None = None) -> dic
                 ("Email", record.get("Email")),
                 ("Phone", record.get("Phone")),
                 ("Mobile", record.get("MobilePhone")),
-                ("Account", account),
+                ("Account", None if person else account),
                 ("Title", record.get("Title")),
                 ("Lead Source", record.get("LeadSource")),
                 ("Location", place),

@@ -72,7 +72,8 @@ class Plan:
     task_fields: tuple[tuple[str, Any], ...] = ()
     # the whole transcript when it is longer than the Task's Description: it goes into a ContentNote
     whole: str | None = field(default=None, repr=False)
-    sobject: str = "Contact"  # what `contact` creates or updates: a Contact, or a Lead (NEW_VISITORS_AS=lead)
+    sobject: str = "Contact"  # what `contact` creates or updates: a Contact, a Lead or a person Account
+    note_holder: str | None = None  # where a long transcript's note goes when not on the WhoId (a person's account)
 
     @property
     def mode(self) -> str | None:
@@ -188,7 +189,7 @@ class ClosureSaver:
             try:
                 note = (plan.subject, plan.whole) if plan.whole and plan.subject else None
                 contact_id, task_id = crm_closure.write(
-                    self.crm, plan.contact_id, plan.contact, plan.task(), note, plan.sobject
+                    self.crm, plan.contact_id, plan.contact, plan.task(), note, plan.sobject, plan.note_holder
                 )
             except CrmError as exc:
                 if not _known_refusal(exc):
@@ -209,7 +210,7 @@ class ClosureSaver:
                 continue
             progress.pop("intent")
             saved = contact_id or plan.contact_id
-            if plan.sobject != "Contact":  # a Lead saved for the visitor: found again by its email or phone
+            if plan.sobject == "Lead":  # a Lead saved for the visitor: found again by its email or phone
                 return self._done(
                     item, {"contact_id": None, "lead_id": saved, "task_id": task_id, "notes": list(plan.notes)}
                 )
@@ -292,7 +293,8 @@ class ClosureSaver:
         wanted = {"FirstName": first, "LastName": last, "Email": who.email, "Phone": who.phone}
         if found:
             record = found[0].record
-            plan = replace(base, contact_id=record["Id"], who_id=record["Id"])
+            holder = record.get("AccountId") if record.get("IsPersonAccount") else None
+            plan = replace(base, contact_id=record["Id"], who_id=record["Id"], note_holder=holder)
             if not self.autosave:
                 return self._fitted_task(plan)
             # FIELD_MAP fills a field only when the contact has it empty (and it was selected, so it is known)
@@ -312,6 +314,11 @@ class ClosureSaver:
             ]
         if "LeadSource" not in fitted and "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
+        if self.crm.new_visitors_as() == "person-account":
+            # a person account: the Account carries the person's fields; FIELD_MAP's Account.X under them
+            account = mapper.values_for("Account") | self.crm.persons.values(fitted | self.owner_of("Account", agent))
+            plan = replace(base, contact=account, sobject="Account", notes=(*mapper.notes, *notes))
+            return self._fitted_task(plan)
         account_id = self.crm.default_account_id()
         if account_id:
             fitted["AccountId"] = account_id  # visible to the agents: a contact without an account is private

@@ -16,9 +16,15 @@ from ..crm.operations import CASE_SELECT, CONTACT_SELECT, LEAD_SELECT, Crm
 OK, WARN, FAIL = "✓", "⚠", "✗"
 
 # what the bot reads (the cards leave out what it may not) and what it cannot work without
-READS = {"Contact": CONTACT_SELECT, "Case": CASE_SELECT, "Lead": LEAD_SELECT}
+# (IsPersonAccount exists only in orgs with person accounts: not the integration user's to be granted)
+READS = {
+    "Contact": tuple(f for f in CONTACT_SELECT if f != "IsPersonAccount"),
+    "Case": CASE_SELECT,
+    "Lead": LEAD_SELECT,
+}
 NEEDED_READS = {"Contact": ("Email", "LastName"), "Task": ("Subject", "WhoId")}
-FILTERED = {"Contact": ("Email",), "Task": ("Subject",)}  # looked up with WHERE: must be filterable
+FILTERED = {"Task": ("Subject",)}  # looked up with WHERE: must be filterable
+SEARCHED = {"Contact": ("Email",), "Lead": ("Email",)}  # WHERE when filterable, else SOSL (Shield encryption)
 # what the bot creates, field by field: the first ones of each object it cannot work without
 WRITES = {
     "Contact": (("LastName",), ("FirstName", "Email", "Phone", "LeadSource", "AccountId", "OwnerId")),
@@ -125,6 +131,16 @@ def _fields(crm: Crm) -> list[Finding]:
                     "use deterministic encryption for it, or leave it unencrypted.",
                 )
             )
+        encrypted = [n for n in SEARCHED.get(sobject, ()) if n in fields and not fields[n].get("filterable", True)]
+        if encrypted:
+            found.append(
+                Finding(
+                    WARN,
+                    f"{sobject}.{', '.join(encrypted)} cannot be filtered (Shield Platform Encryption, probabilistic): "
+                    "the bot finds visitors by search instead, which Salesforce indexes minutes after a record changes.",
+                    "deterministic encryption would let the bot look emails up at once.",
+                )
+            )
         if hidden:
             found.append(
                 Finding(
@@ -141,7 +157,7 @@ def _fields(crm: Crm) -> list[Finding]:
                     f"grant edit access to {sobject} {', '.join(may_not)}.",
                 )
             )
-        if not (hidden_needed or cannot or unfilterable or hidden or may_not):
+        if not (hidden_needed or cannot or unfilterable or encrypted or hidden or may_not):
             found.append(Finding(OK, f"{sobject}: every field the bot reads and writes is accessible."))
     return found
 
@@ -226,7 +242,26 @@ def _owners(crm: Crm, agents: Callable[[], Iterable[Any]] | None) -> list[Findin
 
 
 def _person_accounts(crm: Crm) -> list[Finding]:
-    fields = {f["name"] for f in crm.metadata.describe("Account")["fields"]}
-    if "IsPersonAccount" in fields:
-        return [Finding(WARN, "This org has person accounts; the bot creates plain Contacts for new visitors.")]
+    """What a new visitor becomes (NEW_VISITORS_AS), and whether the org agrees."""
+    mode, has = crm.new_visitors_as(), crm.has_person_accounts()
+    if mode == "person-account" and not has:
+        return [
+            Finding(
+                FAIL,
+                "NEW_VISITORS_AS is person-account, but this org has no person accounts.",
+                "set NEW_VISITORS_AS to contact or lead.",
+            )
+        ]
+    if mode == "lead":
+        return [Finding(OK, "New visitors become Leads, with the transcript on the Lead (NEW_VISITORS_AS=lead).")]
+    if has and mode == "contact":
+        return [
+            Finding(
+                WARN,
+                "This org has person accounts, but NEW_VISITORS_AS=contact: new visitors become business Contacts.",
+                "empty NEW_VISITORS_AS (or person-account) makes them person accounts.",
+            )
+        ]
+    if has:
+        return [Finding(OK, "This org has person accounts: new visitors become person accounts.")]
     return [Finding(OK, "No person accounts in this org: new visitors become Contacts.")]

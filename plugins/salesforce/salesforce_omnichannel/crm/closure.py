@@ -67,30 +67,42 @@ def write(
     task: dict[str, Any] | None,
     note: tuple[str, str] | None = None,
     sobject: str = "Contact",
+    note_holder: str | None = None,
 ) -> tuple[str | None, str | None]:
     """Create (no CONTACT_ID) or update the contact and create the Task, all or nothing, in one call;
-    returns (contact id, task id). SOBJECT: Lead when new visitors are saved as Leads (the subrequest
-    keeps the reference "contact"). NOTE, (title, text): a transcript longer than the Task's Description,
+    returns (contact id, task id). SOBJECT: Lead or Account (a person account, read back for its person
+    contact, which the Task names and whose id is returned) for a new visitor saved as such (the
+    subrequest keeps the reference "contact"). NOTE_HOLDER: the record a note goes on instead of the
+    Task's WhoId (an existing person contact's account). NOTE, (title, text): a transcript longer than the Task's Description,
     kept whole as a ContentNote linked to the Task, its contact or lead and its case, in the same call (so
     a Task found by its Subject after an unknown outcome means the note exists too)."""
     creating = contact is not None and contact_id is None
+    person = creating and sobject == "Account"  # a person account: the Task names its person contact
+    who = "@{person.PersonContactId}" if person else "@{contact.id}"
     subrequests = []
     if creating:
         subrequests.append(
             crm_composite.SubRequest("contact", "POST", f"sobjects/{sobject}", contact, crm.contact_headers() or None)
         )
+        if person:
+            subrequests.append(crm_composite.SubRequest("person", "GET", "sobjects/Account/@{contact.id}", None))
     elif contact:
         subrequests.append(crm_composite.SubRequest("contact", "PATCH", f"sobjects/{sobject}/{contact_id}", contact))
     if task is not None:
         task, _ = crm.metadata.writable("Task", task, creating=True)  # e.g. a Priority it may not set stays unset
-        body = {**task, "WhoId": "@{contact.id}"} if creating else dict(task)
+        body = {**task, "WhoId": who} if creating else dict(task)
         subrequests.append(crm_composite.SubRequest("task", "POST", "sobjects/Task", body))
     if task is not None and note is not None:
-        subrequests += note_subrequests(note, ["@{task.id}", body.get("WhoId"), body.get("WhatId")])
+        # a file goes on a person account, never on its person contact (INVALID_PERSON_ACCOUNT_OPERATION)
+        holder = "@{contact.id}" if person else (note_holder or body.get("WhoId"))
+        subrequests += note_subrequests(note, ["@{task.id}", holder, body.get("WhatId")])
     if not subrequests:
         return contact_id, None
     results = crm_composite.run(crm.client, subrequests, "save closed chat")
-    created = (results.get("contact") or {}).get("id") if creating else contact_id
+    if person:
+        created = (results.get("person") or {}).get("PersonContactId")
+    else:
+        created = (results.get("contact") or {}).get("id") if creating else contact_id
     return created, (results.get("task") or {}).get("id") if task is not None else None
 
 
@@ -99,7 +111,9 @@ def note_subrequests(note: tuple[str, str], linked: list[str | None]) -> list[cr
     sees the record sees the note (ShareType I: the record's own sharing). A note's Content is HTML,
     base64-encoded, its special characters escaped (ContentNote, Object Reference)."""
     title, text = note
-    content = base64.b64encode(("<p>" + html.escape(text).replace("\n", "<br>") + "</p>").encode()).decode()
+    # Salesforce's note editor takes &#39; for an apostrophe, not html.escape's &#x27; (nor &apos;)
+    escaped = html.escape(text).replace("&#x27;", "&#39;").replace("\n", "<br>")
+    content = base64.b64encode(f"<p>{escaped}</p>".encode()).decode()
     subrequests = [
         crm_composite.SubRequest("note", "POST", "sobjects/ContentNote", {"Title": title[:255], "Content": content})
     ]

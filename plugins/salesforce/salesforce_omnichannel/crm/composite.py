@@ -25,7 +25,7 @@ class SubRequest:
     ref: str  # referenceId: letters, digits and underscores
     method: str  # POST | PATCH
     path: str  # below /services/data/vNN.N/, e.g. sobjects/Contact
-    body: dict
+    body: dict | None  # None for a GET
     # a subrequest's own headers (Sforce-Duplicate-Rule-Header, Sforce-Auto-Assign): it inherits only Accept,
     # Authorization and Content-Type from the composite request (Salesforce's "Composite Subrequest" reference)
     headers: dict[str, str] | None = None
@@ -37,7 +37,8 @@ def run(client: SalesforceClient, subrequests: list[SubRequest], what: str) -> d
     payload = {
         "allOrNone": True,
         "compositeRequest": [
-            {"method": s.method, "url": f"/services/data/v{version}/{s.path}", "referenceId": s.ref, "body": s.body}
+            {"method": s.method, "url": f"/services/data/v{version}/{s.path}", "referenceId": s.ref}
+            | ({"body": s.body} if s.body is not None else {})
             | ({"httpHeaders": s.headers} if s.headers else {})
             for s in subrequests
         ],
