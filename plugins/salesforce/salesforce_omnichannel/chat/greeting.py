@@ -36,8 +36,9 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
             }
         ]
     first = found[0]
+    kind = "Person Account" if first.record.get("IsPersonAccount") else "Contact"
     head = (
-        f"{cards.contact_name(first.record)} is already a Salesforce Contact."
+        f"{cards.contact_name(first.record)} is already a Salesforce {kind}."
         if len(found) == 1
         else f"{len(found)} Salesforce Contacts match {name} ({subject.describe()}); the newest is shown, "
         f"`{prefix} contact` lists all."
