@@ -17,6 +17,10 @@ POLL_SECONDS=2, REQUEST_TIMEOUT_SECONDS=5, so an interrupted write is looked for
    0-2 s, restarted.
 Then every closed chat is checked in Salesforce: transcript Tasks per room (0 = lost, 2+ =
 duplicated) and contacts per visitor email (2+ = duplicated). Goal: 0 and 0.
+
+--long-chars N makes the chats of the kill rounds N characters long (in 4,000-character messages), so
+each closure also writes the whole transcript as a ContentNote in the same composite; notes per room
+are counted as the Tasks are (`--rounds 1 --random 2 --burst 2 --history 0 --chats 2 --long-chars 200000`).
 """
 
 from __future__ import annotations
@@ -54,8 +58,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Drill:
-    def __init__(self, stack: Stack, alice: Agent):
+    def __init__(self, stack: Stack, alice: Agent, long_chars: int = 0):
         self.stack, self.alice = stack, alice
+        self.long_chars = 0
+        self.kill_long_chars = long_chars
         self.closed: list[tuple[str, str]] = []  # (room id, visitor email)
         self.visitors: list[Visitor] = []
         self.n = 0
@@ -70,6 +76,11 @@ class Drill:
         self.alice.take(rid)
         self.alice.wait_for_reply(self.alice.dm(BOT), BOT, mark, contains="not a Salesforce Contact", timeout=30)
         visitor.say("hello, a drill message")
+        said = 0
+        while said < self.long_chars:
+            text = f"[{said:07d}] " + "a long drill chat " * 220  # about 4,000 characters a message
+            visitor.say(text)
+            said += len(text)
         return rid, email
 
     def close(self, rid: str, email: str) -> None:
@@ -82,6 +93,15 @@ class Drill:
             subject = task.get("Subject") or ""
             if subject.endswith("]") and "[" in subject:
                 rid = subject.rsplit("[", 1)[1][:-1]
+                counts[rid] = counts.get(rid, 0) + 1
+        return counts
+
+    def notes_by_room(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for note in self.stack.sf.notes():
+            title = note.get("Title") or ""
+            if title.endswith("]") and "[" in title:
+                rid = title.rsplit("[", 1)[1][:-1]
                 counts[rid] = counts.get(rid, 0) + 1
         return counts
 
@@ -142,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=5000, help="handled chats written as history (default 5000)")
     parser.add_argument("--chats", type=int, default=40, help="closures per throughput burst (default 40)")
     parser.add_argument("--idle", type=float, default=20.0, help="idle seconds per poll-CPU figure (default 20)")
+    parser.add_argument("--long-chars", type=int, default=0, help="characters per chat of the kill rounds (default 0)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -155,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = Stack(Keys(key, cert), str(Path(tmp) / "bot-data"), {"SALESFORCE_REQUEST_TIMEOUT_SECONDS": "5"})
         alice = Agent(stack.rc.url, "alice", "agent-pass")
         alice.go_online()
-        drill = Drill(stack, alice)
+        drill = Drill(stack, alice, args.long_chars)
 
         history_rows = []
         for handled in (0, args.history):
@@ -166,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"history {handled}: {cpu:.1f} ms CPU per idle poll, {rate:.1f} closures/s", flush=True)
 
         kill_rows = []
+        drill.long_chars = drill.kill_long_chars  # the kill rounds' chats (the throughput bursts stay short)
         for label, route, phase in MOMENTS:
             for _ in range(args.rounds):
                 rid, email = drill.serve(phase)
@@ -195,6 +217,17 @@ def main(argv: list[str] | None = None) -> int:
         duplicated = sum(1 for rid, _ in drill.closed if tasks.get(rid, 0) > 1)
         duplicated += sum(1 for _, email in drill.closed if contacts.get(email, 0) > 1)
         missing_contacts = sum(1 for _, email in drill.closed if not contacts.get(email))
+        notes = drill.notes_by_room()
+        if args.long_chars:
+            killed = drill.closed[-(len(MOMENTS) * args.rounds + args.random * args.burst) :]
+            notes_lost = sum(1 for rid, _ in killed if not notes.get(rid))
+            notes_duplicated = sum(1 for rid, _ in killed if notes.get(rid, 0) > 1)
+            print(
+                f"notes of the {len(killed)} long chats: {notes_lost} missing, {notes_duplicated} duplicated",
+                flush=True,
+            )
+            lost += notes_lost
+            duplicated += notes_duplicated
         print()
         print(table(["moment of the SIGKILL", "kills"], kill_rows, title="Kill -9 drill"))
         print()
