@@ -245,3 +245,14 @@ def sf_sim(sf_keys):
     sim = SalesforceSim(sf_keys)
     yield sim
     sim.stop()
+
+
+@pytest.fixture
+def demo_org(sf_sim):
+    """The module's simulated org with the demo data and no profile; a test switches profiles on with
+    `demo_org.set_profiles([...])`, and they are off again (and the demo data back) after it."""
+    sf_sim.set_profiles([])
+    sf_sim.reset("demo")
+    yield sf_sim
+    sf_sim.set_profiles([])
+    sf_sim.reset("demo")

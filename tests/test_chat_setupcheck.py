@@ -17,12 +17,8 @@ AGENTS = [
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
+def org(demo_org):
+    return demo_org
 
 
 def lines(findings, mark):

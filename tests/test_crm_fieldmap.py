@@ -213,11 +213,8 @@ def test_values_are_fitted_to_describe(fake_org, name, value, literal, fitted):
 
 # -- the simulated org -----------------------------------------------------------------------
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
+def org(demo_org):
+    return demo_org
 
 
 def test_the_org_checks_on_a_customised_org(org):

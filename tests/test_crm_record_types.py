@@ -26,18 +26,14 @@ SUPPORT_TYPES = ["Problem", "Question"]
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.set_profiles(["record-types"])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
+def org(demo_org):
+    demo_org.set_profiles(["record-types"])
+    return demo_org
 
 
 @pytest.fixture
-def plain(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    return sf_sim
+def plain(demo_org):
+    return demo_org
 
 
 def ids(sim) -> dict[str, str]:

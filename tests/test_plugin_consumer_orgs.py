@@ -16,12 +16,8 @@ from salesforce_omnichannel.crm.operations import Crm
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
+def org(demo_org):
+    return demo_org
 
 
 def by_id(org, sobject):

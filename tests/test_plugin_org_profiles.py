@@ -12,11 +12,8 @@ from salesforce_omnichannel.crm.operations import Crm
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
+def org(demo_org):
+    return demo_org
 
 
 def test_a_user_who_may_not_read_title_leadsource_or_the_address_still_finds_the_contact(org):

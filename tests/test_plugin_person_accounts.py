@@ -10,7 +10,7 @@ import pytest
 from test_plugin_chat import records
 
 from plugin_fixtures import BOT, Stack, wait_until
-from simulators.rocketchat.people import Admin, Agent, Visitor, text_of
+from simulators.rocketchat.people import Admin, Visitor, text_of
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +18,6 @@ def stack(sf_keys, tmp_path_factory):
     s = Stack(sf_keys, str(tmp_path_factory.mktemp("bot-data")), sf_profiles=("person-accounts", "users"))
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
 
 
 def chat(stack, alice, name, email=None, phone=None, greeting="", then=None):

@@ -22,19 +22,14 @@ READ_ONLY = (
 
 
 @pytest.fixture
-def plain(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    return sf_sim
+def plain(demo_org):
+    return demo_org
 
 
 @pytest.fixture
-def org(sf_sim):
+def org(demo_org):
     """A demo org with PROFILES switched on by the test (`org.set_profiles([...])`)."""
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
+    return demo_org
 
 
 def jane(sf: Salesforce) -> str:

@@ -25,12 +25,9 @@ PAT_EMAIL, PAT_MOBILE = "pat.person@example.com", "+1 212 555 0142"
 
 
 @pytest.fixture
-def org(sf_sim):
+def org(demo_org):
     """A demo org; the test switches its profiles on (`org.set_profiles([...])`)."""
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
+    return demo_org
 
 
 @pytest.fixture

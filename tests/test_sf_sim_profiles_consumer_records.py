@@ -22,11 +22,8 @@ LINK_RESTRICTION = (
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
+def org(demo_org):
+    return demo_org
 
 
 def encoded(text: str) -> str:

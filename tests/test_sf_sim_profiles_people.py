@@ -15,18 +15,14 @@ DUPLICATE = "You're creating a duplicate record. We recommend you use an existin
 
 
 @pytest.fixture
-def org(sf_sim):
-    sf_sim.set_profiles(["users"])
-    sf_sim.reset("demo")
-    yield sf_sim
-    sf_sim.set_profiles([])
+def org(demo_org):
+    demo_org.set_profiles(["users"])
+    return demo_org
 
 
 @pytest.fixture
-def plain(sf_sim):
-    sf_sim.set_profiles([])
-    sf_sim.reset("demo")
-    return sf_sim
+def plain(demo_org):
+    return demo_org
 
 
 def composite(sf: Salesforce, *subrequests: dict, headers: dict | None = None) -> list[dict]:
