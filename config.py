@@ -16,9 +16,30 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+# `text` (Errbot's) or `json`: every line the process logs is one JSON object (time, level, logger, message,
+# room_id / outbox_key where there is one), Errbot's own included, key material redacted.
+BOT_LOG_FORMAT = (os.environ.get("BOT_LOG_FORMAT", "").strip() or "text").lower()
+
+
 def _fail(message: str) -> None:
-    sys.stderr.write(f"config.py: {message}\n")
+    if BOT_LOG_FORMAT == "json":
+        sys.path.append(str(_HERE / "plugins" / "salesforce"))
+        from salesforce_omnichannel.chat.logformat import json_line
+
+        sys.stderr.write(json_line("CRITICAL", "config", f"config.py: {message}") + "\n")
+    else:
+        sys.stderr.write(f"config.py: {message}\n")
     raise SystemExit(2)
+
+
+if BOT_LOG_FORMAT not in ("text", "json"):
+    _bad, BOT_LOG_FORMAT = BOT_LOG_FORMAT, "text"
+    _fail(f"BOT_LOG_FORMAT must be text or json, not {_bad[:20]!r}")
+if BOT_LOG_FORMAT == "json":
+    sys.path.append(str(_HERE / "plugins" / "salesforce"))  # the plugin's package (unique name), for its formatter
+    from salesforce_omnichannel.chat.logformat import install_json_logging
+
+    BOT_LOG_FORMATTER = install_json_logging()
 
 
 BACKEND = "RocketChat"
@@ -99,6 +120,9 @@ _SALESFORCE_KEYS = (
     "ALLOW_DUPLICATES",
     "RECORD_TYPES",
     "FIELD_MAP",
+    "API_BUDGET_PERCENT",
+    "API_WARN_PERCENT",
+    "ALERT_OUTBOX_AGE_MINUTES",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

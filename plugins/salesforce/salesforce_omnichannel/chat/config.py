@@ -31,6 +31,9 @@ INT_KEYS = {
     "SESSION_TIMEOUT_MINUTES": (15, 24 * 60),
     "POLL_SECONDS": (1, 3600),
     "REQUEST_TIMEOUT_SECONDS": (5, 300),
+    "API_BUDGET_PERCENT": (1, 100),
+    "API_WARN_PERCENT": (1, 100),
+    "ALERT_OUTBOX_AGE_MINUTES": (1, 24 * 60),
 }
 STR_KEYS = (
     "CONSUMER_KEY",
@@ -79,6 +82,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "ALLOW_DUPLICATES": False,
     "RECORD_TYPES": {},
     "FIELD_MAP": {},
+    "API_BUDGET_PERCENT": 90,  # at this share of the org's daily API calls the bot holds what can wait
+    "API_WARN_PERCENT": 80,  # at this share the admins are told (at most API_BUDGET_PERCENT)
+    "ALERT_OUTBOX_AGE_MINUTES": 30,  # a closed chat waiting longer is an alert for the admins
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
@@ -270,7 +276,16 @@ def defaults(bot_config: object | None = None, environ: Mapping[str, str] | None
                 break
             except ConfigError:
                 continue  # a bad default is skipped (then `missing()`/`status` tell), never a crash at start
+    if result["API_WARN_PERCENT"] > result["API_BUDGET_PERCENT"]:
+        result["API_WARN_PERCENT"] = result["API_BUDGET_PERCENT"]  # `problems()` tells; the warning still comes first
     return result
+
+
+def warn_above_budget(warn: int, budget: int) -> str:
+    return (
+        f"API_WARN_PERCENT ({warn}) must not be above API_BUDGET_PERCENT ({budget}): the admins are warned before "
+        "the bot starts holding closed chats. Lower API_WARN_PERCENT or raise API_BUDGET_PERCENT (both from 1 to 100)."
+    )
 
 
 def problems(
@@ -295,6 +310,19 @@ def problems(
                 coerce(key, raw)
             except ConfigError as exc:
                 found.append(f"{origin} is ignored: {exc} Using {BUILTIN_DEFAULTS[key]!r} until it is fixed.")
+    given = defaults(bot_config, environ)  # the budget as the defaults set it
+    for raw in (getattr(bot_config, "SALESFORCE_API_WARN_PERCENT", None), environ.get("SALESFORCE_API_WARN_PERCENT")):
+        try:
+            warn = coerce("API_WARN_PERCENT", raw) if raw is not None and str(raw).strip() else None
+        except ConfigError:
+            continue
+        if warn is not None and warn > given["API_BUDGET_PERCENT"]:
+            found.append(
+                f"SALESFORCE_{warn_above_budget(warn, given['API_BUDGET_PERCENT'])} Warning at "
+                f"{given['API_BUDGET_PERCENT']}% until it is fixed."
+            )
+        if warn is not None:
+            break
     for key, what in (
         ("PRIVATE_KEY_FILE", "the Connected App's private key (PEM)"),
         ("CA_BUNDLE", "a PEM certificate bundle"),
@@ -327,6 +355,9 @@ def validate(given: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[s
             hint = f" Did you mean {close[0]}?" if close else f" Valid keys: {', '.join(KEYS)}."
             raise ConfigError(f"Unknown key {name}.{hint}")
         merged[name] = coerce(name, value)
+    warn, budget = merged.get("API_WARN_PERCENT"), merged.get("API_BUDGET_PERCENT")
+    if isinstance(warn, int) and isinstance(budget, int) and warn > budget:
+        raise ConfigError(warn_above_budget(warn, budget))
     return merged
 
 
