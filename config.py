@@ -123,6 +123,8 @@ _SALESFORCE_KEYS = (
     "API_BUDGET_PERCENT",
     "API_WARN_PERCENT",
     "ALERT_OUTBOX_AGE_MINUTES",
+    "HEALTH_PORT",
+    "HEALTH_BIND",
 )
 for _key in _SALESFORCE_KEYS:
     if os.environ.get(f"SALESFORCE_{_key}") is not None:

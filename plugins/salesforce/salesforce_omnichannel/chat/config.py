@@ -34,6 +34,7 @@ INT_KEYS = {
     "API_BUDGET_PERCENT": (1, 100),
     "API_WARN_PERCENT": (1, 100),
     "ALERT_OUTBOX_AGE_MINUTES": (1, 24 * 60),
+    "HEALTH_PORT": (0, 65535),
 }
 STR_KEYS = (
     "CONSUMER_KEY",
@@ -48,6 +49,7 @@ STR_KEYS = (
     "FALLBACK_OWNER",
     "NEW_CONTACT_ACCOUNT",
     "NEW_VISITORS_AS",
+    "HEALTH_BIND",
 )
 # the keys whose value is a dictionary (see `_parse_dict`; each entry is checked by `_DICT_ENTRIES[key]`)
 DICT_KEYS = ("AGENT_USERS", "RECORD_TYPES", "FIELD_MAP")
@@ -85,6 +87,8 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "API_BUDGET_PERCENT": 90,  # at this share of the org's daily API calls the bot holds what can wait
     "API_WARN_PERCENT": 80,  # at this share the admins are told (at most API_BUDGET_PERCENT)
     "ALERT_OUTBOX_AGE_MINUTES": 30,  # a closed chat waiting longer is an alert for the admins
+    "HEALTH_PORT": 0,  # the probes' port (/livez, /readyz, /metrics); 0: off. Once per process (ops/process.py)
+    "HEALTH_BIND": "127.0.0.1",  # the address the probes listen on (0.0.0.0 in a container)
 }
 KEYS = tuple(BUILTIN_DEFAULTS)
 
@@ -129,6 +133,8 @@ _USER_ID = re.compile(r"005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?")
 _OWNER_ID = re.compile(r"(?:005|00G)[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?")
 # a Salesforce username has the form of an email address (no spaces, one @, a dot in the domain)
 _SF_USERNAME = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# HEALTH_BIND: an IPv4 or IPv6 address or a host name
+_BIND = re.compile(r"[0-9A-Za-z.:-]{1,253}")
 _RC_USERNAME = re.compile(r"@?[^\s@]{1,120}")
 
 
@@ -251,6 +257,10 @@ def coerce(key: str, value: Any) -> Any:
         if text.lower() not in OWNER_CHOICES:
             raise ConfigError(f"OWNER must be agent or integration, not {text[:20]!r}.")
         return text.lower()
+    if key == "HEALTH_BIND" and not _BIND.fullmatch(text):
+        raise ConfigError(
+            f"HEALTH_BIND must be an address of this host to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::, not {text[:40]!r}."
+        )
     if key == "FALLBACK_OWNER" and text and not _OWNER_ID.fullmatch(text):
         raise ConfigError(
             "FALLBACK_OWNER must be a Salesforce User Id (005…) or Queue Id (00G…) of 15 or 18 characters, "
