@@ -69,3 +69,18 @@ def test_duplicate_matches_read_salesforces_misspelt_key_best_match_first():
     assert duplicate_matches(error) == [("Contact", "0031"), ("Lead", "00Q1")]
     assert duplicate_matches({"duplicateResult": error["duplicateResut"]}) == [("Contact", "0031"), ("Lead", "00Q1")]
     assert duplicate_matches({"errorCode": "REQUIRED_FIELD_MISSING"}) == []
+
+
+def test_an_integration_user_who_may_not_see_accounts_saves_new_visitors_as_contacts():
+    from salesforce_omnichannel.crm.errors import CrmNotFound
+    from salesforce_omnichannel.crm.operations import Crm
+    from salesforce_omnichannel.crm.settings import SalesforceSettings
+
+    class NoAccounts:
+        def call(self, what, fn):
+            if what == "describe Account":
+                raise CrmNotFound("That Salesforce record does not exist (any more).", "NOT_FOUND")
+            return fn(SimpleNamespace(Contact=SimpleNamespace(describe=lambda: CONTACT)))
+
+    crm = Crm(SalesforceSettings("key", "integration@example.com"), client=NoAccounts())
+    assert crm.has_person_accounts() is False and crm.new_visitors_as() == "contact"

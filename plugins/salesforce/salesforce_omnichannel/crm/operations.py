@@ -266,7 +266,12 @@ class Crm:
         return "person-account" if self.has_person_accounts() else "contact"
 
     def has_person_accounts(self) -> bool:
-        return self.metadata.field("Account", "IsPersonAccount") is not None
+        """Account's describe shows IsPersonAccount; an integration user who may not see Account at all
+        (describe answers NOT_FOUND or a refusal) works with Contacts, as in an org without them."""
+        try:
+            return self.metadata.field("Account", "IsPersonAccount") is not None
+        except (CrmNotFound, CrmValidationError):
+            return False
 
     def default_account_id(self) -> str | None:
         """NEW_CONTACT_ACCOUNT as an Account Id (an Id is taken as it is, a Name looked up exactly), cached
