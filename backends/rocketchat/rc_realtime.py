@@ -179,14 +179,18 @@ class RealtimeClient:
         try:
             while not self._closed.is_set():
                 if time.monotonic() - self._last_seen > self.silence_timeout:
-                    log.warning("Realtime socket silent for %.0f s; treating it as dead", self.silence_timeout)
+                    log.warning(
+                        "Realtime socket %s silent for %.0f s; treating it as dead and reconnecting",
+                        self.url,
+                        self.silence_timeout,
+                    )
                     break
                 frame = self._recv_one()
                 if frame is not None:
                     self._handle(frame)
         except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
             if not self._closed.is_set():
-                log.warning("Realtime connection lost: %s", type(exc).__name__)
+                log.warning("Realtime connection to %s lost (%s); reconnecting", self.url, type(exc).__name__)
         finally:
             self._closed.set()
             if self._ws is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from errbot.backends.base import Message, Person, Room, RoomOccupant
 from errbot.core import ErrBot
+from rc_connection import ConnectionState
 from rc_dates import parse_date
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier, parse_room
 from rc_messages import SeenIds, classify
@@ -67,6 +68,8 @@ class RocketChatBackend(ErrBot):
         self.omnichannel = Omnichannel(
             self.rest, self._follow, self._unfollow, lambda: self._user_id, self.follows_needed
         )
+        # up / down since / the last outage, for plugins (re-activated after an outage) and health checks
+        self.connection = ConnectionState(self._server, lambda: float(getattr(self, "_reconnection_delay", 0)))
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -144,7 +147,9 @@ class RocketChatBackend(ErrBot):
             )
             return True
         except RestError as exc:
-            log.warning("Cannot log in to Rocket.Chat at %s: %s", self._server, exc.error)
+            log.warning(
+                "Cannot log in to Rocket.Chat at %s: %s; retrying in %d s", self._server, exc.error, self._retry_in()
+            )
             return False
         self._sees_all_livechat = bool(LIVECHAT_VIEWERS & set(me.get("roles") or []))
         # A queue per connection: a stale end-of-connection marker can never end the next one.
@@ -161,7 +166,7 @@ class RocketChatBackend(ErrBot):
                     log.warning("No longer following room %s: %s", rid, exc)
                     self._followed.discard(rid)
         except (RealtimeError, OSError, Exception) as exc:  # noqa: BLE001 - any failure means retry later
-            log.warning("Realtime connection to %s failed: %s", self._server, exc)
+            log.warning("Realtime connection to %s failed: %s; retrying in %d s", self._server, exc, self._retry_in())
             realtime.close()
             return False
         self._realtime = realtime
@@ -170,6 +175,7 @@ class RocketChatBackend(ErrBot):
         self._remember_subscriptions()
         self.reset_reconnection_count()
         catching_up = self._last_ts is not None
+        self.connection.up()  # before the plugins are activated: they read the outage just ended
         try:
             self.connect_callback()
             log.info("Connected to Rocket.Chat at %s as @%s", self._server, me["username"])
@@ -184,6 +190,7 @@ class RocketChatBackend(ErrBot):
         finally:
             realtime.close()
             self._realtime = None
+            self.connection.down()
             self.disconnect_callback()
         log.info("Disconnected from Rocket.Chat; reconnecting")
         return False
@@ -405,7 +412,12 @@ class RocketChatBackend(ErrBot):
         return self.rest.post("chat.sendMessage", {"message": message}, retry_transient=True)
 
     # -- lifecycle --------------------------------------------------------------------
+    def _retry_in(self) -> float:
+        """Seconds until Errbot's reconnect loop tries again (its back-off before the jitter)."""
+        return float(getattr(self, "_reconnection_delay", 0))
+
     def shutdown(self) -> None:
+        self.connection.close()
         realtime = self._realtime
         if realtime is not None:
             realtime.close()

@@ -21,7 +21,7 @@ from errbot.backends.base import Card
 from errbot.botplugin import ValidationException
 from errbot.core import ErrBot
 
-from salesforce_omnichannel.chat import cards
+from salesforce_omnichannel.chat import cards, transient
 from salesforce_omnichannel.chat import config as plugin_config
 from salesforce_omnichannel.chat import redaction as log_redaction
 from salesforce_omnichannel.chat.access import decide, is_admin, username_of
@@ -32,16 +32,18 @@ from salesforce_omnichannel.chat.commands import Commands, Invocation
 from salesforce_omnichannel.chat.contacts import KEEP_LINK_SECONDS, VisitorContacts
 from salesforce_omnichannel.chat.context import ChatContext, ChoiceNeeded, Subject, chat_for, known_visitor
 from salesforce_omnichannel.chat.fieldmap import ChatData, FieldMapper
-from salesforce_omnichannel.chat.greeting import closure_payload, greeting
+from salesforce_omnichannel.chat.greeting import closure_payload, greeting, held_greeting
+from salesforce_omnichannel.chat.logformat import log_context
 from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
-from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox
+from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox, backoff
 from salesforce_omnichannel.chat.registry import BY_NAME
-from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check
+from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check, usage_finding
 from salesforce_omnichannel.chat.status import status_text
 from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
 from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
-from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError
+from salesforce_omnichannel.chat.watchdog import Watchdog
+from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError, CrmUnavailable
 from salesforce_omnichannel.crm.fieldmap import FieldMapOrg
 from salesforce_omnichannel.crm.operations import Crm
 from salesforce_omnichannel.crm.owners import AgentRef
@@ -71,6 +73,8 @@ class Salesforce(BotPlugin):
         self._told_admins: set[str] = set()
         self.check_findings: list[Finding] = []  # the last setup check's problems, for `status`
         self._agents: dict[str, Any] = {}  # Omnichannel agents by username, as the last owner warm listed them
+        # the API budget guard, Salesforce's reachability and the admins' alerts: kept across re-activations
+        self.watchdog = Watchdog()
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -145,6 +149,7 @@ class Salesforce(BotPlugin):
             merged = self._defaults()
         with self._lock:
             self._crm = None
+        self.watchdog.configure(merged)
         super().configure(merged)
 
     def crm(self) -> Crm:
@@ -160,6 +165,7 @@ class Salesforce(BotPlugin):
         with self._lock:
             if self._crm is None or self._crm_settings != settings:
                 self._crm, self._crm_settings = Crm(settings, describes=self._state), settings
+                self.watchdog.attach(self._crm)  # every response's API usage, every call's outcome
             return self._crm
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -170,13 +176,14 @@ class Salesforce(BotPlugin):
         log.info("Salesforce plugin state in %s", self._state.path)
         import_errbot_state(self, self._state)
         self._outbox = Outbox(self._state)
+        self.watchdog.restore(self._state)
         self._tell_settings_to_fix()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
         omni = self._omni()
         if omni is None:
             log.info("No Omnichannel on this backend: explicit lookups only, no assignment or closure handling")
             return
-        self._watch = ChatWatch(self._state, omni, self._on_assigned, self._on_closed)
+        self._watch = ChatWatch(self._state, omni, _about_the_room(self._on_assigned), _about_the_room(self._on_closed))
         self._watch.start()
         self.start_poller(self.config["POLL_SECONDS"], self._poll)
         self._submit(self._first_reconcile)  # at start and after every reconnect (plugins are re-activated)
@@ -219,10 +226,16 @@ class Salesforce(BotPlugin):
         def guarded() -> None:
             try:
                 job()
-            except CrmError as exc:
-                log.warning("Salesforce background work failed: %s", exc.admin_detail)
-            except Exception:  # noqa: BLE001 - background work must never kill the worker
-                log.exception("Salesforce background work failed")
+            except Exception as exc:  # noqa: BLE001 - background work must never kill the worker
+                detail = transient.describe(exc)  # a timeout, a reset, a refusal: one line; a bug: its traceback
+                if detail is None:
+                    log.exception("Salesforce background work failed")
+                else:
+                    log.warning(
+                        "Salesforce background work failed: %s; retrying at the next poll, in %s s",
+                        detail,
+                        (self.config or {}).get("POLL_SECONDS"),
+                    )
 
         try:
             worker.submit(guarded)
@@ -242,7 +255,12 @@ class Salesforce(BotPlugin):
         self._submit(self._reconcile)
 
     def _first_reconcile(self) -> None:
-        self._check_at_start()
+        if self.watchdog.holding:
+            log.info(
+                "Salesforce setup check at start skipped: the API budget guard holds (`!salesforce check` runs it)"
+            )
+        else:
+            self._check_at_start()
         omni = self._omni()
         if omni.follows_needed() and not self._followed_open_rooms:
             # a bot without view-livechat-rooms follows each served room; once per process: the backend
@@ -255,7 +273,9 @@ class Salesforce(BotPlugin):
 
     def _reconcile(self) -> None:
         self._poll_pending.clear()
-        self._warm_owners()
+        self._read_usage_if_needed()
+        if not self.watchdog.holding:  # the owners can wait while the API budget guard holds
+            self._warm_owners()
         if self._watch is not None:
             self._watch.reconcile()
         self._flush_outbox()
@@ -265,10 +285,20 @@ class Salesforce(BotPlugin):
             store.expire(
                 now - KEEP_DONE_SECONDS, now - KEEP_ASSIGNED_SECONDS, now - KEEP_DONE_SECONDS, now - KEEP_LINK_SECONDS
             )
+        self.watchdog.review(self._outbox, getattr(self._bot, "connection", None), self._state, self.warn_admins)
+
+    def _read_usage_if_needed(self) -> None:
+        """While the API budget guard holds (or Salesforce does not answer): the usage again, once per poll."""
+        try:
+            crm = self.crm()
+        except CrmError:
+            return  # not configured yet
+        self.watchdog.read_usage_if_needed(crm)
 
     # -- the setup check ------------------------------------------------------------------------
     def _setup_check(self) -> str:
-        return render(self._run_check())
+        findings = self._run_check()
+        return render(findings + [usage_finding(self.crm(), self.watchdog.budget)])
 
     def _run_check(self) -> list[Finding]:
         omni = self._omni()
@@ -372,7 +402,11 @@ class Salesforce(BotPlugin):
         agent = self.build_identifier(f"@{room.agent_username}")
         try:
             visitor = omni.visitor(room.visitor_id) if room.visitor_id else None
-            replies = greeting(VisitorContacts(self.crm(), self._state), ChatContext(room, visitor), "!salesforce")
+            if self.watchdog.holding:  # the API budget guard: who the visitor is by Rocket.Chat alone, and why
+                log.info("Greeting for room %s without a Salesforce look-up: the API budget guard holds", room.id)
+                replies = held_greeting(ChatContext(room, visitor), "!salesforce", self.watchdog.hold_reason())
+            else:
+                replies = greeting(VisitorContacts(self.crm(), self._state), ChatContext(room, visitor), "!salesforce")
         except CrmError as exc:
             log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
             replies = [
@@ -394,8 +428,12 @@ class Salesforce(BotPlugin):
         for item in unreadable:
             log.error("Closed chat %s quarantined: %s", item.room_id, item.last_error)
             self._report_failure(item, "its saved data cannot be read any more")
+        if items and self.watchdog.holding:
+            log.debug("%d closed chat(s) held in the outbox by the API budget guard", len(items))
+            return  # saved once usage falls below API_BUDGET_PERCENT (read again every poll)
         for item in items:
-            self._save_closure(outbox, item)
+            with log_context(room_id=item.room_id, outbox_key=item.key):
+                self._save_closure(outbox, item)
 
     def _save_closure(self, outbox: Outbox, item: OutboxItem) -> None:
         try:
@@ -417,9 +455,10 @@ class Salesforce(BotPlugin):
             return
         except Exception as exc:  # noqa: BLE001 - the outbox's policy decides: retry, failed or quarantined
             outcome = outbox.settle(item, exc)
-            detail = exc.admin_detail if isinstance(exc, CrmError) else type(exc).__name__
+            detail = exc.admin_detail if isinstance(exc, CrmError) else outcome.error or type(exc).__name__
             said = {"pending": "will retry", "failed": "for good"}.get(outcome.state, outcome.state)
-            log.warning("Saving closed chat %s failed (%s): %s", item.room_id, said, detail)
+            when = f"; retrying in {backoff(item.attempts + 1):.0f} s" if outcome.state == "pending" else ""
+            log.warning("Saving closed chat %s failed (%s): %s%s", item.room_id, said, detail, when)
             if outcome.final is not None:
                 if outcome.state == QUARANTINED:
                     log.error("Closed chat %s quarantined: %s", item.room_id, outcome.error)
@@ -453,7 +492,8 @@ class Salesforce(BotPlugin):
         )
         if payload.get("agent_username"):
             self._deliver(self.build_identifier(f"@{payload['agent_username']}"), [text])
-        self.warn_admins(text)
+        if item.state != QUARANTINED:  # a quarantine is the admins' alert (chat/alerts.py), once per episode
+            self.warn_admins(text)
 
     def _remember_case(self, room_id: str, case_id: str) -> None:
         if self._state is not None:
@@ -472,9 +512,14 @@ class Salesforce(BotPlugin):
             return None
         prefix = "/salesforce" if (msg.body or "").lstrip().startswith("/") else "!salesforce"
         try:
-            self._deliver(self._requester(msg), self._answer(msg, extras, args or "", prefix))
-        except Exception:  # noqa: BLE001 - never a traceback in chat
-            log.exception("Salesforce command failed")
+            with log_context(room_id=extras.get("room_id")):
+                self._deliver(self._requester(msg), self._answer(msg, extras, args or "", prefix))
+        except Exception as exc:  # noqa: BLE001 - never a traceback in chat
+            detail = transient.describe(exc)  # a Rocket.Chat timeout: one line; a bug: its traceback
+            if detail is None:
+                log.exception("Salesforce command failed")
+            else:
+                log.warning("Salesforce command failed: %s; the agent was asked to try again", detail)
             self._deliver(self._requester(msg), [UNEXPECTED])
         return None
 
@@ -521,7 +566,10 @@ class Salesforce(BotPlugin):
         except UsageError as exc:
             return [str(exc)]
         except CrmError as exc:
-            log.info("Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail)
+            level = logging.WARNING if isinstance(exc, CrmUnavailable) else logging.INFO  # a network failure: warn
+            log.log(
+                level, "Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail
+            )
             return [exc.message]
 
     def _context_of(self, room: LivechatRoom) -> ChatContext:
@@ -552,6 +600,16 @@ class Salesforce(BotPlugin):
                 self.send(to, cards.as_markdown(reply))
             elif reply:
                 self.send(to, reply)
+
+
+def _about_the_room(handler: Callable[..., None]) -> Callable[..., None]:
+    """HANDLER(room, …) with the room's id on every log record it makes (JSON logs' room_id)."""
+
+    def handle(room: LivechatRoom, *args: Any) -> None:
+        with log_context(room_id=room.id):
+            handler(room, *args)
+
+    return handle
 
 
 def _visitor_label(payload: dict) -> str:

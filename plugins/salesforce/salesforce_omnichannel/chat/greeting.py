@@ -50,6 +50,23 @@ def greeting(contacts: VisitorContacts, ctx: ChatContext, prefix: str) -> list[R
     return [card]
 
 
+def held_greeting(ctx: ChatContext, prefix: str, why: str) -> list[Reply]:
+    """The greeting while the API budget guard holds: who the visitor is by Rocket.Chat alone, why there
+    is no Salesforce look-up, and the command (or button) that looks the visitor up now."""
+    subject = ctx.subject() or Subject(name=getattr(ctx.room, "visitor_name", "") or "")
+    name = cards.shown_name(subject.name) or "a visitor"
+    described = subject.describe()
+    who = f"{name} ({described})" if described not in (subject.name, "this visitor") else name
+    target = f" --chat {ctx.room_id}" if ctx.room_id else ""
+    body = (
+        f"**You now serve {who}.** No Salesforce look-up for this chat: {why}. "
+        f"`{prefix} contact{target}` looks the visitor up now."
+    )
+    return [
+        {"title": "", "body": body, "actions": [cards.button("Look up", f"{prefix} contact{target}")] if target else []}
+    ]
+
+
 def closure_payload(room: LivechatRoom) -> dict:
     return {
         "room_id": room.id,

@@ -2,9 +2,9 @@
 
 Work is written to the state store before it is attempted, so a restart or an outage loses
 nothing. Failures that may pass (outage, timeout, API limit, an admin still fixing the
-configuration) are retried with exponential back-off; a refusal that retrying cannot change ends
-as "failed" for the agent and `status`; an item that cannot be read, or whose handling keeps
-crashing, is quarantined with its reason. An item only ever delays itself: `due` is ordered by
+configuration, a Rocket.Chat timeout or reset connection) are retried with exponential back-off;
+a refusal that retrying cannot change ends as "failed" for the agent and `status`; an item that
+cannot be read, or whose handling keeps crashing, is quarantined with its reason. An item only ever delays itself: `due` is ordered by
 each item's own next attempt, so one bad item never blocks the others.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..crm.errors import CrmAuthError, CrmConfigError, CrmError
 from .store import DONE, FAILED, PENDING, QUARANTINED, OutboxItem, StateStore
+from .transient import describe, is_transient
 
 FIRST_DELAY = 5.0
 MAX_DELAY = 600.0
@@ -78,7 +79,10 @@ class Outbox:
                 self.store.retry_at(item.key, attempts, error, self._clock() + backoff(attempts), item.progress)
                 return Outcome(PENDING, error)
             return self._end(item, FAILED, attempts, error)
-        error = type(exc).__name__
+        error = describe(exc) or type(exc).__name__
+        if is_transient(exc):  # Rocket.Chat timed out or dropped the connection: it passes, never a quarantine
+            self.store.retry_at(item.key, attempts, error, self._clock() + backoff(attempts), item.progress)
+            return Outcome(PENDING, error)
         if attempts >= MAX_CRASHES:
             return self._end(item, QUARANTINED, attempts, f"{error}, {attempts} times in a row")
         self.store.retry_at(item.key, attempts, error, self._clock() + backoff(attempts), item.progress)

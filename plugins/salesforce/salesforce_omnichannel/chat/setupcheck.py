@@ -12,6 +12,7 @@ from typing import Any
 from ..crm.errors import CrmError
 from ..crm.fieldmap import FieldMapOrg, mapped_fields
 from ..crm.operations import CASE_SELECT, CONTACT_SELECT, LEAD_SELECT, Crm
+from .budget import FREE_CALLS, ApiBudget, percent, usage_text
 
 OK, WARN, FAIL = "✓", "⚠", "✗"
 
@@ -239,6 +240,40 @@ def _owners(crm: Crm, agents: Callable[[], Iterable[Any]] | None) -> list[Findin
             else Finding(WARN, str(explanation), "add the agent to AGENT_USERS or give the user the agent's email.")
         )
     return found
+
+
+def usage_finding(crm: Crm, budget: ApiBudget) -> Finding:
+    """The org's API usage against API_WARN_PERCENT and API_BUDGET_PERCENT (one call to read it when no
+    response has said it yet)."""
+    usage = budget.usage
+    if usage is None:
+        try:
+            usage = crm.client.read_usage()
+        except CrmError as exc:
+            return Finding(WARN, f"The org's API usage could not be read: {exc.message}")
+        if usage is not None:
+            budget.observe(*usage)
+    if usage is None:
+        return Finding(WARN, "Salesforce did not say the org's API usage (no Sforce-Limit-Info header).")
+    used, limit = usage
+    pct = percent(used, limit)
+    lines = (
+        f"warning at {budget.warn_percent}% (API_WARN_PERCENT), budget {budget.budget_percent}% (API_BUDGET_PERCENT)"
+    )
+    if pct >= budget.budget_percent:
+        return Finding(
+            FAIL,
+            f"The org has used {usage_text(used, limit)} of its daily API allocation, at or past the budget: the bot "
+            f"holds closed chats and greets without a Salesforce look-up until usage falls ({lines}).",
+            f"{FREE_CALLS}; or raise API_BUDGET_PERCENT.",
+        )
+    if pct >= budget.warn_percent:
+        return Finding(
+            WARN,
+            f"The org has used {usage_text(used, limit)} of its daily API allocation, past the warning line ({lines}).",
+            f"{FREE_CALLS}.",
+        )
+    return Finding(OK, f"The org has used {usage_text(used, limit)} of its daily API allocation ({lines}).")
 
 
 def _person_accounts(crm: Crm) -> list[Finding]:

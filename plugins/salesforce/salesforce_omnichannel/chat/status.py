@@ -9,6 +9,12 @@ from ..crm.errors import CrmError
 from . import config as plugin_config
 from .times import age, stamp
 
+ALERT_NAMES = {
+    "outbox-age": "a closed chat waits longer than ALERT_OUTBOX_AGE_MINUTES to be saved",
+    "quarantine": "closed chats are quarantined",
+    "salesforce-unreachable": "Salesforce has not answered for more than 5 min",
+}
+
 
 def status_text(plugin: Any, outbox: Any) -> str:
     lines = ["**Salesforce status**"]
@@ -38,8 +44,15 @@ def status_text(plugin: Any, outbox: Any) -> str:
             + (", ".join(f"{k} {age(v)}" for k, v in sorted(meta.items())) or "not fetched yet")
             + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)"
         )
+        watchdog = getattr(plugin, "watchdog", None)
         usage = info.get("api_usage")
-        lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
+        if watchdog is not None:  # the figure every response brings, with the budget guard's lines
+            lines.append(f"- API usage: {watchdog.describe()}")
+        else:
+            lines.append(f"- API usage: {usage[0]}/{usage[1]} today" if usage else "- API usage: not known yet")
+    watchdog = getattr(plugin, "watchdog", None)
+    for name, since in sorted((watchdog.alerts.active if watchdog is not None else {}).items()):
+        lines.append(f"- Alert since {stamp(since)}: {ALERT_NAMES.get(name, name)} (told to the bot admins)")
     for finding in getattr(plugin, "check_findings", []):  # the last setup check's problems
         lines.append(f"- Setup: {finding.line()}")
     if outbox is not None:

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce import Salesforce
@@ -20,7 +21,7 @@ from simple_salesforce.exceptions import (
 )
 
 from .auth import AccessSession, JwtBearerAuth
-from .errors import CrmError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
+from .errors import CrmConfigError, CrmError, CrmLimitExceeded, CrmNotFound, CrmUnavailable, CrmValidationError
 from .settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
@@ -71,15 +72,31 @@ def duplicate_matches(error: dict) -> list[tuple[str, str]]:
     return [(kind, record_id) for _, kind, record_id in sorted(found)]
 
 
+def _endpoint(exc: requests.exceptions.RequestException) -> str:
+    """' on GET host/services/data/v59.0/query' (never the query string: it holds SOQL and visitors' data)."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f" on {getattr(request, 'method', None) or 'a request to'} {parts.netloc}{parts.path}"
+
+
 def map_error(exc: Exception, what: str) -> CrmError:
     """One sentence for people; the admin detail keeps the errorCode and fields, never the URL or query."""
     if isinstance(exc, CrmError):
         return exc
     if isinstance(exc, requests.exceptions.Timeout):
-        return CrmUnavailable("Salesforce did not answer in time; please try again.", "TIMEOUT", f"{what}: timeout")
+        return CrmUnavailable(
+            "Salesforce did not answer in time; please try again.",
+            "TIMEOUT",
+            f"{what}: timeout ({type(exc).__name__}){_endpoint(exc)}",
+        )
     if isinstance(exc, requests.exceptions.RequestException):
         return CrmUnavailable(
-            "Salesforce cannot be reached right now; please try again.", "CONNECTION", f"{what}: {type(exc).__name__}"
+            "Salesforce cannot be reached right now; please try again.",
+            "CONNECTION",
+            f"{what}: {type(exc).__name__}{_endpoint(exc)}",
         )
     if isinstance(exc, SalesforceError):
         first = _first_error(getattr(exc, "content", None))
@@ -119,6 +136,9 @@ class SalesforceClient:
         self.auth = auth or JwtBearerAuth(settings)
         self._local = threading.local()
         self.last_error: CrmError | None = None
+        # told after each call: None when Salesforce answered (a refusal is an answer), else the CrmError
+        self.outcome_listeners: list[Callable[[CrmError | None], None]] = []
+        self._limits_refused = False
 
     def __repr__(self) -> str:
         return f"SalesforceClient(username={self.settings.username!r})"
@@ -153,16 +173,60 @@ class SalesforceClient:
         try:
             access = self.auth.session()
             try:
-                return fn(self._sf(access))
+                result = fn(self._sf(access))
             except SalesforceExpiredSession:
                 log.info("Salesforce session expired during %s; minting a new one", what)
                 self.auth.invalidate(access)
-                return fn(self._sf(self.auth.session()))
+                result = fn(self._sf(self.auth.session()))
         except Exception as exc:  # noqa: BLE001 - everything leaves as a CrmError
             error = map_error(exc, what)
             self.last_error = error
-            log.warning("Salesforce %s failed: %s", what, error.admin_detail)
+            self._tell(error)
+            # a network failure is the caller's one warning (it knows when it tries again); a refusal is logged here
+            level = logging.INFO if isinstance(error, CrmUnavailable) else logging.WARNING
+            log.log(level, "Salesforce %s failed: %s", what, error.admin_detail)
             raise error from None
+        self._tell(None)
+        return result
+
+    def _tell(self, error: CrmError | None) -> None:
+        if isinstance(error, CrmConfigError):
+            return  # never left the bot (no key, no CA bundle): says nothing about Salesforce
+        for listener in list(self.outcome_listeners):
+            try:
+                listener(error)
+            except Exception:  # noqa: BLE001 - a listener's bug must not fail the Salesforce call
+                log.exception("A Salesforce outcome listener failed")
+
+    def read_usage(self) -> tuple[int, int] | None:
+        """The org's API usage now, (used, limit), for one API call: the Limits resource's DailyApiRequests
+        (`GET …/limits/`; its own Sforce-Limit-Info says the same), or, where the integration user may not
+        read it (it needs *View Setup and Configuration*), the header of the resources list (`GET …/vXX.X/`)."""
+
+        def limits(sf: Salesforce) -> tuple[int, int] | None:
+            body = sf.limits()
+            daily = body.get("DailyApiRequests") if isinstance(body, dict) else None
+            if isinstance(daily, dict) and "Max" in daily and "Remaining" in daily:
+                limit = int(daily["Max"])
+                used = max(limit - int(daily["Remaining"]), 0)
+                if self.http.api_usage != (used, limit):
+                    self.http.note_usage(used, limit)
+                return used, limit
+            return self.http.api_usage
+
+        if not self._limits_refused:
+            try:
+                return self.call("read API usage", limits)
+            except CrmLimitExceeded:
+                return self.http.api_usage  # the refusal carries Sforce-Limit-Info too
+            except (CrmValidationError, CrmNotFound) as exc:
+                log.info("The Limits resource is refused (%s); reading API usage from response headers", exc.code)
+                self._limits_refused = True
+        try:
+            self.call("read API usage", lambda sf: sf.restful(""))
+        except CrmLimitExceeded:
+            pass
+        return self.http.api_usage
 
     def query(self, soql: str, what: str = "query") -> list[dict]:
         return self.call(what, lambda sf: sf.query(soql)["records"])
