@@ -1,5 +1,6 @@
 """The whole product for real: both simulators (demo seeds) and the real bot with the Salesforce plugin.
 
+`Stack(sf_keys, data_dir, extra_env, sf_profiles, rc_args)`; `rc_args` are more options of the Rocket.Chat simulator.
 `stack` (module): `.rc` (tests.rc_fixtures.RocketChatSim), `.sf` (tests.sf_fixtures.SalesforceSim),
 `.bot` (the running `errbot -c config.py`), `.restart_bot()` (same data directory), `.kill_bot()` (SIGKILL)
 and `.start_bot()`, `.env`,
@@ -33,10 +34,17 @@ def wait_until(check, timeout: float = 30.0, what: str = "condition"):
 
 
 class Stack:
-    def __init__(self, sf_keys, data_dir: str, extra_env: dict | None = None, sf_profiles: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        sf_keys,
+        data_dir: str,
+        extra_env: dict | None = None,
+        sf_profiles: tuple[str, ...] = (),
+        rc_args: tuple[str, ...] = (),
+    ):
         # Everyone here shares 127.0.0.1, where real people each have an address of their own: the per-IP
         # limiter is off (the bot is exempt anyway; tests/test_rc_sim_fidelity.py covers the limiter).
-        self.rc = RocketChatSim("demo", ("--rate-limit", "0"))
+        self.rc = RocketChatSim("demo", ("--rate-limit", "0", *rc_args))
         try:
             self.sf = SalesforceSim(sf_keys, seed="demo", profiles=sf_profiles)
         except Exception:

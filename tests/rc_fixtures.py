@@ -3,7 +3,7 @@
 - `start_rc_sim(seed="demo", extra_args=())` (factory): a running `python -m simulators.rocketchat`,
   stopped at teardown; `rc_sim` (module): one demo-seeded server.
 - A handle has `.url`, `.admin` (user, password), `.calls()`, `.reset_calls()`, `.drop_websockets()`,
-  `.fail(route, status, count=None, seconds=None, user=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
+  `.stall_websockets(seconds)`, `.fail(route, status, count=None, seconds=None, user=None)`, `.clear_faults()`, `.refuse_logins(seconds)`,
   `.room_messages(rid)`, `.set_setting(id, value)`, `.stop()`, and `.user(name)`, `.agent(name)`,
   `.admin_user()`, `.visitor(name, email, phone, department, custom)` that build `simulators.rocketchat.people` actors (closed at teardown).
 Demo passwords: agents alice/bob `agent-pass`, manager maria `manager-pass`, carol `user-pass`,
@@ -57,6 +57,10 @@ class RocketChatSim:
 
     def drop_websockets(self) -> int:
         return self._post("/_sim/drop-websockets")["dropped"]
+
+    def stall_websockets(self, seconds: float) -> None:
+        """The realtime streams go silent both ways, and new websockets are refused (503), for SECONDS."""
+        self._post("/_sim/stall-websockets", {"seconds": seconds})
 
     def fail(
         self, route: str, status: int, count: int | None = None, seconds: float | None = None, user: str | None = None

@@ -1,5 +1,5 @@
 """Rate limiting as Rocket.Chat does it by default, and the `/_sim/` test controls (call counts,
-faults, refused logins, dropped websockets, a room's messages, settings)."""
+faults, refused logins, dropped or stalled websockets, a room's messages, settings)."""
 
 from __future__ import annotations
 
@@ -133,6 +133,12 @@ def add_routes(app: web.Application) -> None:
     async def drop(request: web.Request) -> web.Response:
         return web.json_response({"dropped": await app["realtime"].drop_all()})
 
+    async def stall(request: web.Request) -> web.Response:
+        """POST {"seconds": S}: the realtime streams go silent both ways and new websockets get 503 for S seconds."""
+        seconds = float((await _json(request)).get("seconds") or 0)
+        app["realtime"].stall(seconds)
+        return web.json_response({"ok": True, "connections": len(app["realtime"].connections)})
+
     async def room_messages(request: web.Request) -> web.Response:
         store = app["store"]
         rid = request.match_info["rid"]
@@ -188,5 +194,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/_sim/fail", fail)
     app.router.add_post("/_sim/refuse-logins", refuse_logins)
     app.router.add_post("/_sim/drop-websockets", drop)
+    app.router.add_post("/_sim/stall-websockets", stall)
     app.router.add_get("/_sim/rooms/{rid}/messages", room_messages)
     app.router.add_post("/_sim/settings", setting)

@@ -5,6 +5,10 @@ socket that has not answered within `ping_timeout` more; `login` with `{"resume"
 `stream-room-messages` for `__my_messages__` (every room the user can access: public channels
 flagged `roomParticipant: false`, Omnichannel rooms for `view-livechat-rooms`) or one room id
 (Rocket.Chat's canAccessRoom, plus the visitor token for livechat rooms); `nosub` on refusal.
+
+Test control `stall(seconds)`: a server that stops answering its realtime streams, as behind a dead
+load balancer: for that long the open sockets carry nothing either way (no frame sent, none answered,
+no ping) and a new websocket is refused with 503; afterwards the sockets still open work again.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Realtime:
         self.ping_timeout = ping_timeout
         self.connections: set[Connection] = set()
         self.refuse_logins_until = 0.0
+        self.stalled_until = 0.0
         store.listeners.append(self._fan_out)
 
     # -- fan-out of room messages ------------------------------------------------------------
@@ -87,7 +92,16 @@ class Realtime:
         return self.store.is_member(room, user)
 
     # -- the socket ----------------------------------------------------------------------------
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    def stall(self, seconds: float) -> None:
+        self.stalled_until = time.monotonic() + seconds
+
+    @property
+    def stalled(self) -> bool:
+        return time.monotonic() < self.stalled_until
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.stalled:
+            return web.Response(status=503, text="stalled by /_sim/stall-websockets")
         ws = web.WebSocketResponse(autoping=True, heartbeat=None)
         await ws.prepare(request)
         conn = Connection(ws)
@@ -96,7 +110,7 @@ class Realtime:
         pinger = asyncio.create_task(self._pinger(conn))
         try:
             async for frame in ws:
-                if frame.type != WSMsgType.TEXT:
+                if frame.type != WSMsgType.TEXT or self.stalled:
                     continue
                 conn.last_received = time.monotonic()
                 try:
@@ -118,6 +132,8 @@ class Realtime:
             frame = await conn.outbox.get()
             if conn.ws.closed:
                 return
+            if self.stalled:
+                continue  # lost, as on a dead path
             try:
                 await conn.ws.send_str(json.dumps(frame))
             except (ConnectionError, RuntimeError):
@@ -127,6 +143,9 @@ class Realtime:
         pinged_at: float | None = None
         while not conn.ws.closed:
             await asyncio.sleep(min(1.0, self.ping_interval / 4))
+            if self.stalled:
+                pinged_at, conn.last_received = None, time.monotonic()
+                continue
             idle = time.monotonic() - conn.last_received
             if pinged_at is not None and conn.last_received > pinged_at:
                 pinged_at = None

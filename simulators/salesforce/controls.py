@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from simulators.salesforce import content, conversion, profiles
+from simulators.salesforce import hold as sf_hold
 from simulators.salesforce.oauth import User
 from simulators.salesforce.rest import Fault, Org, sf_json
 from simulators.salesforce.schema import SETUP_OBJECTS
@@ -162,8 +163,10 @@ async def hold(request: web.Request) -> web.Response:
     if request.method == "POST":
         body = await _body(request)
         phase = body.get("phase", "before")
-        if phase not in ("before", "after", "lost") or not body.get("routes"):
-            return sf_json([{"message": "routes and phase before|after|lost", "errorCode": "INVALID_INPUT"}], 400)
+        if phase not in sf_hold.PHASES or not body.get("routes"):
+            return sf_json(
+                [{"message": "routes and phase before|after|lost|trickle", "errorCode": "INVALID_INPUT"}], 400
+            )
         org.holds.arm(set(body["routes"]), phase, int(body.get("count") or 1))
         return sf_json({"ok": True})
     return sf_json({"held": org.holds.held, "armed": sum(h.remaining for h in org.holds.armed)})

@@ -269,6 +269,8 @@ async def rest_entry(request: web.Request) -> web.Response:
     org.api_used += 1
     headers = org.limit_header()
     hold = org.holds.take(route)
+    if hold is not None and hold.phase == "trickle":
+        return await _trickle(request, org, hold, session, version, rest, headers)
     if hold is not None and hold.phase in ("before", "lost"):
         if not await hold.wait(request) and hold.phase == "lost":
             return web.Response(status=499)  # nobody is listening: the request is dropped unprocessed
@@ -283,6 +285,24 @@ async def rest_entry(request: web.Request) -> web.Response:
     if status == 204:
         return web.Response(status=204, headers=headers)
     return sf_json(body, status, headers)
+
+
+async def _trickle(
+    request: web.Request, org: Org, hold: sf_hold._Waiter, session: Session, version: str, rest: str, headers: dict
+) -> web.StreamResponse:
+    """An answer that never ends until released (hold phase "trickle"); then processed, its body last."""
+    response, listening = await hold.trickle(request, headers)
+    try:  # processed whether or not anyone still listens, as Salesforce does
+        body, _status = await dispatch(request, org, org.writer(session, version, request.headers), rest)
+    except SfError as err:
+        body = err.body()
+    if listening:
+        try:
+            await response.write(json.dumps(body).encode())
+            await response.write_eof()
+        except ConnectionError:
+            pass
+    return response
 
 
 async def dispatch(request: web.Request, org: Org, writer: Writer, rest: str) -> tuple[Any, int]:
