@@ -58,6 +58,8 @@ class RealtimeClient:
         self._reader: threading.Thread | None = None
         self._closed = threading.Event()
         self._last_seen = time.monotonic()
+        self.loop_at = self._last_seen  # the reader's last turn (at least one a second while it runs)
+        self.close_reason = ""  # why the connection ended, in words for a probe
         self.on_close = on_close
 
     # -- lifecycle -------------------------------------------------------------
@@ -98,6 +100,11 @@ class RealtimeClient:
         ws.abort()
         if self._reader is None or not self._reader.is_alive():
             ws.shutdown()
+
+    @property
+    def last_frame_at(self) -> float:
+        """`time.monotonic()` of the last frame the server sent."""
+        return self._last_seen
 
     @property
     def alive(self) -> bool:
@@ -178,12 +185,14 @@ class RealtimeClient:
     def _read_loop(self) -> None:
         try:
             while not self._closed.is_set():
-                if time.monotonic() - self._last_seen > self.silence_timeout:
+                self.loop_at = time.monotonic()
+                if self.loop_at - self._last_seen > self.silence_timeout:
                     log.warning(
                         "Realtime socket %s silent for %.0f s; treating it as dead and reconnecting",
                         self.url,
                         self.silence_timeout,
                     )
+                    self.close_reason = f"the realtime stream was silent for {self.silence_timeout:.0f} s"
                     break
                 frame = self._recv_one()
                 if frame is not None:
@@ -191,7 +200,9 @@ class RealtimeClient:
         except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
             if not self._closed.is_set():
                 log.warning("Realtime connection to %s lost (%s); reconnecting", self.url, type(exc).__name__)
+                self.close_reason = f"the realtime connection was lost ({type(exc).__name__})"
         finally:
+            self.close_reason = self.close_reason or "the realtime connection was closed"
             self._closed.set()
             if self._ws is not None:
                 self._ws.shutdown()

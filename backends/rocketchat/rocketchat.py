@@ -21,6 +21,7 @@ from errbot.backends.base import Message, Person, Room, RoomOccupant
 from errbot.core import ErrBot
 from rc_connection import ConnectionState
 from rc_dates import parse_date
+from rc_health import ConnectionHealth
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier, parse_room
 from rc_messages import SeenIds, classify
 from rc_omnichannel import Omnichannel
@@ -65,6 +66,7 @@ class RocketChatBackend(ErrBot):
         self._last_ts: dt.datetime | None = None
         self._lock = threading.RLock()
         self._size_limit = DEFAULT_SIZE_LIMIT
+        self.probe_health = ConnectionHealth(self._silence_timeout)  # what `health()` tells a plugin's probes
         self.omnichannel = Omnichannel(
             self.rest, self._follow, self._unfollow, lambda: self._user_id, self.follows_needed
         )
@@ -145,12 +147,15 @@ class RocketChatBackend(ErrBot):
                 self._server,
                 hint,
             )
+            self.probe_health.login_failed(f"Rocket.Chat refused the bot's credentials (check {hint})")
             return True
         except RestError as exc:
+            self.probe_health.login_failed(f"cannot log in to Rocket.Chat: {exc.error}")
             log.warning(
                 "Cannot log in to Rocket.Chat at %s: %s; retrying in %d s", self._server, exc.error, self._retry_in()
             )
             return False
+        self.probe_health.logged_in()
         self._sees_all_livechat = bool(LIVECHAT_VIEWERS & set(me.get("roles") or []))
         # A queue per connection: a stale end-of-connection marker can never end the next one.
         events: queue.Queue = queue.Queue()
@@ -168,6 +173,7 @@ class RocketChatBackend(ErrBot):
         except (RealtimeError, OSError, Exception) as exc:  # noqa: BLE001 - any failure means retry later
             log.warning("Realtime connection to %s failed: %s; retrying in %d s", self._server, exc, self._retry_in())
             realtime.close()
+            self.probe_health.disconnected(f"the realtime connection failed: {exc}")
             return False
         self._realtime = realtime
         self.bot_identifier = RocketChatPerson(me["username"], me["_id"], me.get("name"))
@@ -176,6 +182,7 @@ class RocketChatBackend(ErrBot):
         self.reset_reconnection_count()
         catching_up = self._last_ts is not None
         self.connection.up()  # before the plugins are activated: they read the outage just ended
+        self.probe_health.connected(realtime)
         try:
             self.connect_callback()
             log.info("Connected to Rocket.Chat at %s as @%s", self._server, me["username"])
@@ -190,6 +197,7 @@ class RocketChatBackend(ErrBot):
         finally:
             realtime.close()
             self._realtime = None
+            self.probe_health.disconnected(realtime.close_reason or "disconnected from Rocket.Chat")
             self.connection.down()
             self.disconnect_callback()
         log.info("Disconnected from Rocket.Chat; reconnecting")
@@ -219,7 +227,11 @@ class RocketChatBackend(ErrBot):
             if item is CLOSED:
                 return
             _, payload, meta = item
-            self._handle(payload, meta)
+            self.probe_health.dispatching(True)
+            try:
+                self._handle(payload, meta)
+            finally:
+                self.probe_health.dispatching(False)
 
     def _handle(self, payload: dict, meta: dict) -> bool:
         """Dispatch one payload unless already seen; True when it was new."""
@@ -237,6 +249,9 @@ class RocketChatBackend(ErrBot):
         except Exception:  # noqa: BLE001 - one odd payload must not end the connection
             log.exception("Could not read a Rocket.Chat message")
             return True
+        self.probe_health.event(
+            "other" if found is None else "message" if found.kind == "message" else found.event.kind
+        )
         if found is not None:
             try:
                 if found.kind == "message":
@@ -246,6 +261,11 @@ class RocketChatBackend(ErrBot):
             except Exception:  # noqa: BLE001 - a failing handler must not drop the connection
                 log.exception("Handling Rocket.Chat message %s failed", payload["_id"])
         return True
+
+    def health(self) -> dict[str, Any]:
+        """For a plugin's probes and metrics (see rc_health.py): logged in, realtime stream live or why not,
+        reconnects, realtime events by kind, and the reader's and dispatcher's progress."""
+        return self.probe_health.snapshot()
 
     def _dispatch_omnichannel(self, event) -> None:
         for plugin in self.plugin_manager.get_all_active_plugins():
