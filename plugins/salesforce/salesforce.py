@@ -37,6 +37,7 @@ from salesforce_omnichannel.chat.logformat import log_context
 from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
 from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox, backoff
+from salesforce_omnichannel.chat.probes import PluginProbes, command_label
 from salesforce_omnichannel.chat.registry import BY_NAME
 from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check, usage_finding
 from salesforce_omnichannel.chat.status import status_text
@@ -73,6 +74,16 @@ class Salesforce(BotPlugin):
         self._told_admins: set[str] = set()
         self.check_findings: list[Finding] = []  # the last setup check's problems, for `status`
         self._agents: dict[str, Any] = {}  # Omnichannel agents by username, as the last owner warm listed them
+        # /livez, /readyz and /metrics: served once per process from here on, before the first connection
+        self._probes = PluginProbes(
+            self._bot,
+            self.bot_config,
+            lambda: self._state,
+            lambda: self._outbox,
+            lambda: not plugin_config.missing(self.config or {}),
+            self.api_usage,
+            holding=lambda: self.watchdog.holding,
+        )
         # the API budget guard, Salesforce's reachability and the admins' alerts: kept across re-activations
         self.watchdog = Watchdog()
 
@@ -125,6 +136,7 @@ class Salesforce(BotPlugin):
             return
         try:
             crm = Crm(SalesforceSettings.from_config(merged), describes=self._state)
+            self._probes.watch_crm(crm)
             problems = crm.record_types.problems() + FieldMapOrg.of(crm).problems(merged.get("FIELD_MAP") or {})
         except CrmError as exc:
             log.warning("RECORD_TYPES / FIELD_MAP could not be checked against Salesforce: %s", exc.admin_detail)
@@ -165,6 +177,7 @@ class Salesforce(BotPlugin):
         with self._lock:
             if self._crm is None or self._crm_settings != settings:
                 self._crm, self._crm_settings = Crm(settings, describes=self._state), settings
+                self._probes.watch_crm(self._crm)  # its requests counted and timed
                 self.watchdog.attach(self._crm)  # every response's API usage, every call's outcome
             return self._crm
 
@@ -179,6 +192,7 @@ class Salesforce(BotPlugin):
         self.watchdog.restore(self._state)
         self._tell_settings_to_fix()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce")
+        self._probes.activated(self.config, polling=self._omni() is not None)
         omni = self._omni()
         if omni is None:
             log.info("No Omnichannel on this backend: explicit lookups only, no assignment or closure handling")
@@ -193,12 +207,18 @@ class Salesforce(BotPlugin):
         if worker is not None:
             worker.shutdown(wait=True, cancel_futures=True)  # storage closes next: let the running job finish
         self._watch = None
+        self._probes.deactivated()  # after the worker stopped (a stalled one still fails /livez), before the store closes
         store, self._state, self._outbox = self._state, None, None
         with self._lock:
             self._crm = None  # its describes were kept in the store that closes now
         if store is not None:
             store.close()
         super().deactivate()
+
+    def api_usage(self) -> tuple[int, int] | None:
+        """The org's API usage as Salesforce last said it (the budget guard's figure, fed by every response):
+        `status`, `/readyz` and `/metrics` show this one."""
+        return self.watchdog.budget.usage
 
     def settings_to_fix(self) -> list[str]:
         return plugin_config.problems(self.config or {}, self.bot_config)
@@ -238,7 +258,7 @@ class Salesforce(BotPlugin):
                     )
 
         try:
-            worker.submit(guarded)
+            worker.submit(self._probes.on_worker(guarded))
         except RuntimeError:  # shut down meanwhile
             pass
 
@@ -249,10 +269,11 @@ class Salesforce(BotPlugin):
             self._submit(lambda: watch.handle_event(event))
 
     def _poll(self) -> None:
+        self._probes.poll_tick()
         if self._poll_pending.is_set():
             return  # the previous poll is still queued behind slow work
         self._poll_pending.set()
-        self._submit(self._reconcile)
+        self._submit(self._probes.timed_poll(self._reconcile))
 
     def _first_reconcile(self) -> None:
         if self.watchdog.holding:
@@ -405,10 +426,13 @@ class Salesforce(BotPlugin):
             if self.watchdog.holding:  # the API budget guard: who the visitor is by Rocket.Chat alone, and why
                 log.info("Greeting for room %s without a Salesforce look-up: the API budget guard holds", room.id)
                 replies = held_greeting(ChatContext(room, visitor), "!salesforce", self.watchdog.hold_reason())
+                self._probes.greeting("held")
             else:
                 replies = greeting(VisitorContacts(self.crm(), self._state), ChatContext(room, visitor), "!salesforce")
+                self._probes.greeting("contact" if self._room_context(room.id).get("contact_id") else "new")
         except CrmError as exc:
             log.warning("Greeting for room %s failed: %s", room.id, exc.admin_detail)
+            self._probes.greeting("error")
             replies = [
                 f"You now serve {cards.shown_name(room.visitor_name) or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"
             ]
@@ -427,6 +451,7 @@ class Salesforce(BotPlugin):
         items, unreadable = outbox.due()
         for item in unreadable:
             log.error("Closed chat %s quarantined: %s", item.room_id, item.last_error)
+            self._probes.closure("quarantined")
             self._report_failure(item, "its saved data cannot be read any more")
         if items and self.watchdog.holding:
             log.debug("%d closed chat(s) held in the outbox by the API budget guard", len(items))
@@ -452,9 +477,11 @@ class Salesforce(BotPlugin):
             result = saver.run(item)
         except NotYet as wait:
             outbox.retry(item, "waiting to see whether an interrupted attempt reached Salesforce", wait.at)
+            self._probes.closure("waiting")
             return
         except Exception as exc:  # noqa: BLE001 - the outbox's policy decides: retry, failed or quarantined
             outcome = outbox.settle(item, exc)
+            self._probes.closure({"pending": "retry"}.get(outcome.state, outcome.state))
             detail = exc.admin_detail if isinstance(exc, CrmError) else outcome.error or type(exc).__name__
             said = {"pending": "will retry", "failed": "for good"}.get(outcome.state, outcome.state)
             when = f"; retrying in {backoff(item.attempts + 1):.0f} s" if outcome.state == "pending" else ""
@@ -470,6 +497,7 @@ class Salesforce(BotPlugin):
                 )
             return
         outbox.succeeded(item)
+        self._probes.closure("partial" if result.get("notes") else "saved")
         log.info("Closed chat %s saved to Salesforce", item.room_id)
         if result.get("notes"):
             self._report_partial(item, result["notes"])
@@ -520,6 +548,7 @@ class Salesforce(BotPlugin):
                 log.exception("Salesforce command failed")
             else:
                 log.warning("Salesforce command failed: %s; the agent was asked to try again", detail)
+            self._probes.command(command_label(args or ""), "error")
             self._deliver(self._requester(msg), [UNEXPECTED])
         return None
 
@@ -532,6 +561,7 @@ class Salesforce(BotPlugin):
                 extras, msg.frm, self._admins(), omni, room, admin_only=BY_NAME[parsed.command].admin_only
             )
             if not decision.allowed:
+                self._probes.command(parsed.command, "refused")
                 return [decision.reason] if decision.reason else []
             ctx = ChatContext()
             if BY_NAME[parsed.command].about_a_chat:
@@ -546,6 +576,7 @@ class Salesforce(BotPlugin):
                         context_of=self._context_of,
                     )
                 except ChoiceNeeded as choice:
+                    self._probes.command(parsed.command, "choose_chat")
                     return [_choose_chat(choice, prefix, parsed.command)]
             typist = username_of(msg.frm)
             invocation = Invocation(
@@ -560,16 +591,22 @@ class Salesforce(BotPlugin):
                 forget_owner=lambda owner_id: self.crm().owners.refused(owner_id),
             )
             if parsed.command in ("help", "status"):
-                return Commands(None).run(invocation)  # neither needs Salesforce configured first
+                replies = Commands(None).run(invocation)  # neither needs Salesforce configured first
+                self._probes.command(parsed.command, "ok")
+                return replies
             crm = self.crm()
-            return Commands(crm, VisitorContacts(crm, self._state)).run(invocation)
+            replies = Commands(crm, VisitorContacts(crm, self._state)).run(invocation)
+            self._probes.command(parsed.command, "ok")
+            return replies
         except UsageError as exc:
+            self._probes.command(command_label(args), "usage_error")
             return [str(exc)]
         except CrmError as exc:
             level = logging.WARNING if isinstance(exc, CrmUnavailable) else logging.INFO  # a network failure: warn
             log.log(
                 level, "Salesforce command %r answered with %s: %s", args.split(" ", 1)[0], exc.code, exc.admin_detail
             )
+            self._probes.command(command_label(args), "salesforce_error")
             return [exc.message]
 
     def _context_of(self, room: LivechatRoom) -> ChatContext:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..crm.errors import CrmError
 from . import config as plugin_config
+from .figures import outbox_figures
 from .times import age, stamp
 
 ALERT_NAMES = {
@@ -45,7 +46,8 @@ def status_text(plugin: Any, outbox: Any) -> str:
             + f" (refreshed every {plugin.config.get('METADATA_REFRESH_MINUTES')} min)"
         )
         watchdog = getattr(plugin, "watchdog", None)
-        usage = info.get("api_usage")
+        # the figure /readyz and /metrics show (the budget guard's, which this status's identity call refreshed)
+        usage = plugin.api_usage() if callable(getattr(plugin, "api_usage", None)) else info.get("api_usage")
         if watchdog is not None:  # the figure every response brings, with the budget guard's lines
             lines.append(f"- API usage: {watchdog.describe()}")
         else:
@@ -56,8 +58,12 @@ def status_text(plugin: Any, outbox: Any) -> str:
     for finding in getattr(plugin, "check_findings", []):  # the last setup check's problems
         lines.append(f"- Setup: {finding.line()}")
     if outbox is not None:
-        counts = outbox.counts()
-        lines.append(f"- Closed chats waiting to be saved: {counts['pending']}")
+        counts = outbox_figures(outbox)  # what /readyz and /metrics show
+        oldest = counts["oldest_pending_age_seconds"]
+        lines.append(
+            f"- Closed chats waiting to be saved: {counts['pending']}"
+            + (f" (the oldest for {age(oldest)})" if counts["pending"] else "")
+        )
         for item in outbox.pending():
             lines.append(f"  - {item.room_id}: {item.attempts} attempt(s), last error {item.last_error or 'none'}")
         lines.append(f"- Closed chats that failed for good: {counts['failed']}")
