@@ -141,3 +141,50 @@ def test_an_environment_warning_above_the_budget_warns_at_the_budget_and_is_a_se
     assert problem.endswith("Warning at 85% until it is fixed.")
     bot = SimpleNamespace(SALESFORCE_API_WARN_PERCENT=50)  # the bot's setting wins over the environment's
     assert plugin_config.problems(defaults, bot, environ=env) == []
+
+
+# -- where the admins see it: status and the setup check ------------------------------------------
+def test_status_shows_the_guard_and_the_alerts_on():
+    from salesforce_omnichannel.chat import status as plugin_status
+    from salesforce_omnichannel.chat.alerts import Facts
+    from salesforce_omnichannel.chat.watchdog import Watchdog
+
+    dog = Watchdog(lambda: 1_000_000.0)
+    dog.configure({"API_BUDGET_PERCENT": 90, "API_WARN_PERCENT": 80})
+    dog.budget.observe(9_100, 10_000)
+    dog.alerts.review(Facts(quarantined=1, quarantined_items=(("R", "x"),)))
+    config = {
+        **plugin_config.BUILTIN_DEFAULTS,
+        "CONSUMER_KEY": "3MVG9x",
+        "USERNAME": "int@acme.example",
+        "PRIVATE_KEY_FILE": "/k.pem",
+    }
+    info = {"reachable": True, "username": "int@acme.example", "api_usage": (9_100, 10_000)}
+    plugin = SimpleNamespace(config=config, crm=lambda: SimpleNamespace(status=lambda: info), watchdog=dog)
+    text = plugin_status.status_text(plugin, None)
+    assert (
+        "- API usage: 9100/10000 today (91%); warn at 80% (API_WARN_PERCENT), budget 90% (API_BUDGET_PERCENT): "
+        "HOLDING closed chats and greeting look-ups until usage falls below 90%" in text
+    )
+    assert "- Alert since 1970-01-12 13:46 UTC: closed chats are quarantined (told to the bot admins)" in text
+
+
+def test_the_setup_check_line_for_the_usage():
+    from salesforce_omnichannel.chat.setupcheck import FAIL, OK, WARN, usage_finding
+
+    reads: list[int] = []
+
+    def read_usage():
+        reads.append(1)
+        return (1_200, 10_000)
+
+    crm = SimpleNamespace(client=SimpleNamespace(read_usage=read_usage))
+    budget = ApiBudget(90, 80)
+    ok = usage_finding(crm, budget)  # not known yet: one read
+    assert ok.mark == OK and reads == [1] and "1,200/10,000 calls in the last 24 hours (12%)" in ok.text
+    budget.observe(8_300, 10_000)
+    warned = usage_finding(crm, budget)
+    assert warned.mark == WARN and "past the warning line" in warned.text and warned.fix and reads == [1]
+    budget.observe(9_000, 10_000)
+    failed = usage_finding(crm, budget)
+    assert failed.mark == FAIL and "holds closed chats" in failed.line() and "raise API_BUDGET_PERCENT" in failed.fix
