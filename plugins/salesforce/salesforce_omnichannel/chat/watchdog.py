@@ -90,7 +90,7 @@ class Watchdog:
         try:
             crm.client.read_usage()
         except CrmError as exc:
-            log.info("Salesforce API usage not read this poll: %s", exc.admin_detail)
+            log.debug("Salesforce API usage not read this poll: %s", exc.admin_detail)  # the client logged it
 
     # -- once per poll --------------------------------------------------------------------------
     def review(self, outbox: Any, connection: Any, store: Any, tell: Callable[[str], None]) -> list[str]:
