@@ -173,3 +173,20 @@ def test_on_another_backend_ready_means_started_and_store_open(tmp_path):
         assert "rcsf_rocketchat_connected" not in text and value(found, "rcsf_ready") == 1
     finally:
         bot.stop()
+
+
+def test_a_state_store_that_cannot_be_opened_is_the_reason_it_is_not_ready(start_rc_sim, start_bot, tmp_path):
+    rc = start_rc_sim()
+    broken = tmp_path / "state.sqlite3"
+    broken.write_bytes(b"this is not an SQLite database, whatever its name says" * 100)
+    port = free_port()
+    start_bot(rc.url, extra_env={"SALESFORCE_HEALTH_PORT": str(port), "SALESFORCE_STATE_FILE": str(broken)})
+    status, body = wait_until(lambda: (r := probe(port, "/readyz")) and "activation failed" in str(r[1]) and r, 30)
+    assert status == 503
+    assert body["reasons"] == [
+        f"the Salesforce plugin is not active: its activation failed: the state store {broken} cannot be opened "
+        "(DatabaseError)"
+    ]
+    assert body["checks"]["state_store"] == f"the state store {broken} cannot be opened (DatabaseError)"
+    assert body["checks"]["rocketchat"]["stream_live"] is True
+    assert probe(port, "/livez")[0] == 200

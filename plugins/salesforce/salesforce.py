@@ -185,7 +185,13 @@ class Salesforce(BotPlugin):
     def activate(self) -> None:
         log_redaction.install()
         super().activate()
-        self._state = SqliteStateStore(self._state_path())
+        try:
+            self._state = SqliteStateStore(self._state_path())
+        except Exception as exc:  # Errbot logs it and leaves the plugin off: /readyz says why
+            self._probes.activation_failed(
+                f"the state store {self._state_path()} cannot be opened ({type(exc).__name__})"
+            )
+            raise
         log.info("Salesforce plugin state in %s", self._state.path)
         import_errbot_state(self, self._state)
         self._outbox = Outbox(self._state)

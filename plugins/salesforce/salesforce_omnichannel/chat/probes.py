@@ -58,6 +58,7 @@ class PluginProbes:
         self._worker: Heartbeat | None = None
         self._poller: Heartbeat | None = None
         self._last_request: tuple[str, str, float] | None = None  # (operation, status, monotonic time)
+        self._failed: str | None = None  # why this activation failed (Errbot then deactivates the plugin)
         report = getattr(bot, "health", None)
         self.health.set_backend(report if callable(report) else None)
         self.serve(plugin_config.defaults(bot_config))
@@ -67,6 +68,7 @@ class PluginProbes:
 
     # -- activation --------------------------------------------------------------------------------
     def activated(self, config: dict, polling: bool) -> None:
+        self._failed = None
         self.serve(config)
         timeout = float(config.get("REQUEST_TIMEOUT_SECONDS") or 20)
         self._worker = self.health.loop(WORKER, 2 * timeout + 15)
@@ -77,8 +79,16 @@ class PluginProbes:
             self.health.drop_loop(POLLER)
         self.health.plugin_active(self.report)
 
+    def activation_failed(self, what: str) -> None:
+        """The plugin could not start (WHAT, e.g. its state store cannot be opened): not ready, and why."""
+        self._failed = what
+        self.health.started = True
+        self.health.plugin_inactive(f"its activation failed: {what}", store=what)
+
     def deactivated(self) -> None:
         """Before the store closes: its last figures stay shown, and why the plugin is not active."""
+        if self._failed is not None:
+            return  # Errbot deactivates a plugin whose activation failed: that failure stays the reason
         last = self.report()
         backend = self.health.snapshot().backend
         why = "deactivated"

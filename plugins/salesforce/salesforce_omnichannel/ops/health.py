@@ -98,12 +98,14 @@ class Health:
         self.started = True
         self._plugin = report
 
-    def plugin_inactive(self, why: str, last: PluginReport | None = None) -> None:
+    def plugin_inactive(
+        self, why: str, last: PluginReport | None = None, store: str = "closed while the plugin is not active"
+    ) -> None:
         """Deactivated: not ready for WHY; the LAST figures stay shown (the store they came from is closed)."""
         gone = PluginReport(
             False,
             why,
-            "closed while the plugin is not active",
+            store,
             last.outbox if last else None,
             last.api_usage if last else None,
             last.salesforce if last else {},
