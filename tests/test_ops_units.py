@@ -360,11 +360,17 @@ def test_the_server_starts_once_and_a_new_address_waits_for_a_restart(served_ops
     assert ops.server is server
 
 
-def test_a_port_in_use_is_a_problem_not_a_crash(served_ops):
+def test_a_port_in_use_is_a_problem_not_a_crash_and_status_names_it(served_ops):
     _, port = served_ops
     other = Ops()
-    other.serve("127.0.0.1", port)
-    assert other.server is None and f"cannot listen on 127.0.0.1:{port}" in other.problem
+    config = {**plugin_config.BUILTIN_DEFAULTS, "HEALTH_PORT": port}
+    probes = PluginProbes(SimpleNamespace(), None, lambda: None, lambda: None, lambda: True, lambda: None, other)
+    probes.activated(config, polling=False)
+    assert other.server is None and probes.problems() == [
+        f"the probes cannot listen on 127.0.0.1:{port} (Address already in use)."
+    ]
+    plugin = SimpleNamespace(config=dict(plugin_config.BUILTIN_DEFAULTS), settings_to_fix=probes.problems)
+    assert f"- Setting to fix: the probes cannot listen on 127.0.0.1:{port}" in plugin_status.status_text(plugin, None)
 
 
 def test_a_route_that_raises_answers_500():

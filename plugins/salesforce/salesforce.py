@@ -227,7 +227,7 @@ class Salesforce(BotPlugin):
         return self.watchdog.budget.usage
 
     def settings_to_fix(self) -> list[str]:
-        return plugin_config.problems(self.config or {}, self.bot_config)
+        return plugin_config.problems(self.config or {}, self.bot_config) + self._probes.problems()
 
     def _tell_settings_to_fix(self) -> None:
         """Log every setting to fix at each start; tell the admins once per problem and process."""

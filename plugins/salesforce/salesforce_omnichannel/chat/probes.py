@@ -66,6 +66,10 @@ class PluginProbes:
     def serve(self, config: dict) -> None:
         self.ops.serve(str(config.get("HEALTH_BIND") or "127.0.0.1"), int(config.get("HEALTH_PORT") or 0))
 
+    def problems(self) -> list[str]:
+        """What `status` lists as settings to fix: probes that cannot listen, or an address that waits for a restart."""
+        return [self.ops.problem] if self.ops.problem else []
+
     # -- activation --------------------------------------------------------------------------------
     def activated(self, config: dict, polling: bool) -> None:
         self._failed = None
