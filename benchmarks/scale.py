@@ -20,7 +20,13 @@ bot starts), the bot is restarted, and:
   `!salesforce contact --chat ROOM_ID` and `--chat EMAIL` for one of bob's chats the bot never
   greeted; the bot's Rocket.Chat calls (the listing's pages and the visitor records read) and time;
 - a reconnect: the bot's REST calls from a dropped websocket to its "Caught up" line, with one
-  chat active while it was away.
+  chat active while it was away;
+- the probes' cost: the idle poll's CPU and the command's round trip again, on the bot restarted
+  with HEALTH_PORT unset (as everything above ran) and restarted with it set, --probe-rounds times
+  each in turn (CPU in nanoseconds from each thread's schedstat, as the ticks of /proc/PID/stat are 10 ms);
+  then 20 scrapes of `/metrics`: the size of one and the bot's CPU per scrape. The counting itself
+  (counters, histograms, heartbeats) runs whether HEALTH_PORT is set or not; its cost per Salesforce
+  request and per command is timed in this process, on the same code, and printed under the table.
 Counts are exact; times are medians on this machine. People's own calls are left out by counting
 only routes the people in this script never use while a figure is taken.
 """
@@ -31,11 +37,14 @@ import argparse
 import math
 import os
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import requests
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,6 +54,8 @@ from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
 from simulators.certs import make_key_and_certificate  # noqa: E402
 from simulators.rocketchat.people import Agent, User, Visitor, text_of  # noqa: E402
+
+SCRAPES = 20
 
 PEOPLE_ROUTES = (
     "livechat/visitor",
@@ -70,6 +81,18 @@ def sf_calls(calls: dict[str, int]) -> int:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpu_ns(pid: int) -> dict[str, int]:
+    """CPU nanoseconds of each live thread of PID (`/proc/PID/task/*/schedstat`: exact, where `stat` counts
+    10 ms ticks)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found[task.name] = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # the thread ended meanwhile
+    return found
 
 
 def rss_mb(pid: int) -> float:
@@ -98,6 +121,17 @@ class Run:
         time.sleep(self.idle)
         polls = self.idle / float(self.stack.env["SALESFORCE_POLL_SECONDS"])
         return bot_rc_calls(self.stack.rc.calls()) / polls, (cpu_seconds(pid) - cpu) / polls * 1000
+
+    def idle_poll_exact(self) -> float:
+        """CPU ms per idle poll in nanoseconds' precision: the threads alive at the end (the worker, the
+        realtime reader and dispatcher, the probe server; each poll's short-lived timer thread is left out,
+        alike with and without the probes)."""
+        pid = self.stack.bot.proc.pid
+        before = thread_cpu_ns(pid)
+        time.sleep(self.idle)
+        after = thread_cpu_ns(pid)
+        spent = sum(ns - before.get(tid, 0) for tid, ns in after.items())
+        return spent / 1e6 / (self.idle / float(self.stack.env["SALESFORCE_POLL_SECONDS"]))
 
     def chat(self, known: bool) -> tuple[int, int, int, int]:
         """(SF calls greeting, RC calls greeting, SF calls close, RC calls close) of one whole chat."""
@@ -133,8 +167,9 @@ class Run:
         finally:
             visitor.close()
 
-    def command(self) -> tuple[int, float, float]:
-        """(RC reads besides the reply, p50 round trip ms, p50 floor ms) of `!salesforce contact` in the DM."""
+    def command(self, floor: bool = True) -> tuple[int, float, float]:
+        """(RC reads besides the reply, p50 round trip ms, p50 floor ms) of `!salesforce contact` in the DM;
+        each round trip is kept in `last_trips`."""
         visitor = Visitor(self.stack.rc.url, "Jane Doe", email="jane.doe@example.com")
         dm = self.alice.dm(BOT)
         try:
@@ -150,9 +185,10 @@ class Run:
                 self.stack.ask(self.alice, dm, "!salesforce contact", contains="Contact: Jane Doe")
                 trips.append(time.monotonic() - t0)
                 reads.append(bot_rc_calls(self.stack.rc.calls()) - 2)  # alice's chat.sendMessage and the reply
-            floor = self._floor(dm)
+            self.last_trips = trips
+            floor_s = self._floor(dm) if floor else float("nan")
             self.alice.close_chat(rid)
-            return int(statistics.median(reads)), statistics.median(trips) * 1000, floor * 1000
+            return int(statistics.median(reads)), statistics.median(trips) * 1000, floor_s * 1000
         finally:
             visitor.close()
 
@@ -200,6 +236,46 @@ class Run:
             times.append(time.monotonic() - t0)
         return statistics.median(times)
 
+    def probes(self, on: bool) -> int | None:
+        """Restart the bot with HEALTH_PORT set to a free port (on) or unset; the port."""
+        port = None
+        self.stack.env.pop("SALESFORCE_HEALTH_PORT", None)
+        if on:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            self.stack.env["SALESFORCE_HEALTH_PORT"] = str(port)
+        self.stack.restart_bot()
+        time.sleep(10)  # the start's own work is done: the first reconcile, the setup check, the owners' warm
+        return port
+
+    def probes_cost(self, rounds: int) -> tuple[float, float, float, float, int]:
+        """(idle poll CPU ms per poll without and with the probes, command p50 ms without and with them, the port
+        of the bot left running with them), over ROUNDS restarts of each, in turn."""
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        trips: dict[bool, list[float]] = {False: [], True: []}
+        port = 0
+        for _ in range(rounds):
+            for on in (False, True):
+                port = self.probes(on) or port
+                cpu[on].append(self.idle_poll_exact())
+                self.command(floor=False)
+                trips[on].extend(self.last_trips)
+        p50 = {on: statistics.median(trips[on]) * 1000 for on in (False, True)}
+        return statistics.mean(cpu[False]), statistics.mean(cpu[True]), p50[False], p50[True], port
+
+    def scrape(self, port: int) -> tuple[int, float]:
+        """(bytes of one /metrics scrape, the bot's CPU ms per scrape) over SCRAPES scrapes."""
+        pid = self.stack.bot.proc.pid
+        http = requests.Session()
+        http.trust_env = False
+        cpu, size = cpu_seconds(pid), 0
+        for _ in range(SCRAPES):
+            resp = http.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+            resp.raise_for_status()
+            size = len(resp.content)
+        return size, (cpu_seconds(pid) - cpu) / SCRAPES * 1000
+
     def reconnect(self) -> tuple[int, int, float]:
         """(bot REST calls, chat.syncMessages calls, seconds) from a dropped websocket to the catch-up."""
         visitor = Visitor(self.stack.rc.url, "Ravi Reconnect", email=f"ravi{time.time_ns()}@scale.example")
@@ -223,11 +299,31 @@ class Run:
             visitor.close()
 
 
+def bookkeeping_us(n: int = 20000) -> tuple[float, float]:
+    """Microseconds of the metrics' bookkeeping per Salesforce request and per command, on the bot's own code."""
+    from salesforce_omnichannel.ops.process import Ops
+
+    ops = Ops()
+    ops.health.loop("outbox_worker", 60).busy()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ops.metrics.salesforce_request("query", "200", 0.05)
+        ops.health.progress()
+    per_request = (time.perf_counter() - t0) / n * 1e6
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ops.metrics.command("contact", "ok")
+    return per_request, (time.perf_counter() - t0) / n * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--big", action="store_true", help="also measure with 10,000 open chats")
     parser.add_argument("--rounds", type=int, default=15, help="command round trips per size (default 15)")
     parser.add_argument("--idle", type=float, default=20.0, help="idle seconds per poll figure (default 20)")
+    parser.add_argument(
+        "--probe-rounds", type=int, default=2, help="restarts without and with HEALTH_PORT per size (default 2)"
+    )
     args = parser.parse_args(argv)
     sizes = [10, 1000] + ([10000] if args.big else [])
     tmp = tempfile.mkdtemp(prefix="bench-scale-")
@@ -257,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
             alice = run.alice = Agent(stack.rc.url, "alice", "agent-pass")
             alice.go_online()
             poll_calls, poll_cpu = run.idle_poll()
+            # fresh starts without the probes and with them, in turn: what they cost (the last one has them on)
+            poll_cpu_off, poll_cpu_on, trip_off, trip_on, port = run.probes_cost(args.probe_rounds)
+            scrape_bytes, scrape_cpu = run.scrape(port)
+            run.stack.env.pop("SALESFORCE_HEALTH_PORT")  # the next size's start-up is without them again
             columns[size] = [
                 f"{lists} (goal <= {math.ceil(size / 100) + 1})",
                 f"{rss:.1f}",
@@ -270,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{recon_calls} ({recon_syncs} syncMessages), {recon_s:.1f} s",
                 f"{poll_calls:.1f}",
                 f"{poll_cpu:.1f}",
+                f"{poll_cpu_off:.1f} / {poll_cpu_on:.1f} ({(poll_cpu_on / poll_cpu_off - 1) * 100:+.0f}%, goal within 5%)",
+                f"{trip_off:.1f} / {trip_on:.1f} ({(trip_on / trip_off - 1) * 100:+.0f}%, goal within 5%)",
+                f"{scrape_bytes:,} B (goal < 20,000), {scrape_cpu:.1f} ms",
             ]
             print(f"measured with {size} open chats", flush=True)
         labels = [
@@ -285,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
             "reconnect: bot REST calls, time",
             "idle poll: RC calls per poll",
             "idle poll: bot CPU per poll (ms)",
+            "probes off / on: idle poll CPU (ms)",
+            "probes off / on: command p50 (ms)",
+            "/metrics: one scrape, bot CPU per scrape",
         ]
         rows = [[label] + [columns[size][i] for size in sizes] for i, label in enumerate(labels)]
         print()
@@ -294,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
                 rows,
                 title="The product at scale (2 cores, loopback simulators, POLL_SECONDS=2)",
             )
+        )
+        per_request, per_command = bookkeeping_us()
+        print(
+            f"\nmetrics bookkeeping, timed in this process: {per_request:.1f} us per Salesforce request (counter, "
+            f"histogram, heartbeat), {per_command:.1f} us per command; it runs whether HEALTH_PORT is set or not"
         )
         base = float(columns[sizes[0]][1])
         print(f"\nmemory with {sizes[-1]} open chats: {float(columns[sizes[-1]][1]) - base:+.1f} MB against {sizes[0]}")
