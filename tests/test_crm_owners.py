@@ -10,8 +10,8 @@ import re
 import threading
 
 import pytest
+from test_crm_statements import Recording
 
-from salesforce_omnichannel.crm.client import SalesforceClient
 from salesforce_omnichannel.crm.errors import CrmValidationError
 from salesforce_omnichannel.crm.owners import AgentRef, OwnerDirectory, id18
 from salesforce_omnichannel.crm.settings import SalesforceSettings
@@ -30,16 +30,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Recording(SalesforceClient):
-    def __init__(self, settings):
-        super().__init__(settings)
-        self.statements: list[str] = []
-
-    def query(self, soql: str, what: str = "query") -> list[dict]:
-        self.statements.append(soql)
-        return super().query(soql, what)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ops_helpers import free_port, probe, scrape, value
 
 from plugin_fixtures import BOT, Stack, wait_until
 from simulators.launch import ROOT
-from simulators.rocketchat.people import Admin, Agent, Visitor, text_of
+from simulators.rocketchat.people import Admin, Visitor, text_of
 
 JANE = "jane.doe@example.com"
 RULES = ROOT / "deploy" / "prometheus-rules.yml"
@@ -35,14 +35,6 @@ def stack(sf_keys, tmp_path_factory, port):
     wait_until(lambda: probe(port, "/readyz")[0] == 200, 30, "ready")
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
 
 
 @pytest.fixture(scope="module")

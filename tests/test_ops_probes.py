@@ -17,7 +17,7 @@ from ops_helpers import free_port, probe, scrape, value
 
 from plugin_fixtures import BOT, Stack, wait_until
 from simulators.launch import ROOT, ChildProcess
-from simulators.rocketchat.people import Agent, Visitor
+from simulators.rocketchat.people import Visitor
 
 SILENCE = 4  # ROCKETCHAT_SILENCE_TIMEOUT: the server pings after 1 s of silence, so a live stream is never this quiet
 REQUEST_TIMEOUT = 5  # the worker is stalled after 2 x 5 + 15 s without progress
@@ -43,14 +43,6 @@ def stack(sf_keys, tmp_path_factory, port):
     yield s
     s.sf.release()
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(stack):
-    agent = Agent(stack.rc.url, "alice", "agent-pass")
-    agent.go_online()
-    yield agent
-    agent.close()
 
 
 def ready(port: int) -> bool:
