@@ -303,7 +303,8 @@ class ClosureSaver:
             return self._fitted_task(replace(plan, contact=fitted or None, notes=(*mapper.notes, *notes)))
         if not self.autosave:
             return self._without_contact(base, None)
-        if self.crm.new_visitors_as() == "lead":
+        new_as = self.crm.new_visitors_as()
+        if new_as == "lead":
             return self._new_lead(base, who, wanted, mapper, agent)
         # the visitor's own details win over FIELD_MAP's; FIELD_MAP wins over the bot's LeadSource guess
         given = {k: v for k, v in wanted.items() if v not in (None, "")}
@@ -314,7 +315,7 @@ class ClosureSaver:
             ]
         if "LeadSource" not in fitted and "Web" in self.crm.valid_values("Contact", "LeadSource"):
             fitted["LeadSource"] = "Web"
-        if self.crm.new_visitors_as() == "person-account":
+        if new_as == "person-account":
             # a person account: the Account carries the person's fields; FIELD_MAP's Account.X under them
             account = mapper.values_for("Account") | self.crm.persons.values(fitted | self.owner_of("Account", agent))
             plan = replace(base, contact=account, sobject="Account", notes=(*mapper.notes, *notes))
