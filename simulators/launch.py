@@ -21,7 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class ChildProcess:
     """A child whose stdout is drained in a thread (a full pipe would freeze it) and kept for reading."""
 
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike | None = None,
+        preexec_fn=None,
+    ):
         self.argv = argv
         self.lines: collections.deque[str] = collections.deque(maxlen=20000)
         self._cond = threading.Condition()
@@ -35,6 +41,7 @@ class ChildProcess:
             text=True,
             bufsize=1,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
