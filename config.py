@@ -51,6 +51,18 @@ BOT_EXTRA_PLUGIN_DIR = [
 
 BOT_DATA_DIR = _env("BOT_DATA_DIR", str(_HERE / "data"))
 Path(BOT_DATA_DIR).mkdir(parents=True, exist_ok=True)
+# A standby pair (README, "A standby that takes over"): bots sharing a PostgreSQL STATE_URL keep their state
+# there and elect one active bot; the others wait. Unset: the embedded SQLite store in BOT_DATA_DIR.
+STATE_URL = _env("STATE_URL")
+if STATE_URL and not STATE_URL.startswith(("postgresql://", "postgres://")):
+    _fail("STATE_URL must be a postgresql:// URL (unset it for the embedded SQLite store in BOT_DATA_DIR)")
+try:
+    LEASE_CHECK_SECONDS = float(_env("LEASE_CHECK_SECONDS", "2") or "2")
+except ValueError:
+    LEASE_CHECK_SECONDS = 0.0
+if not 0.5 <= LEASE_CHECK_SECONDS <= 60:
+    _fail("LEASE_CHECK_SECONDS must be a number of seconds from 0.5 to 60 (default 2)")
+
 BOT_LOG_FILE = None  # log to stdout: containers and the tests read it there
 BOT_LOG_LEVEL = getattr(logging, (_env("BOT_LOG_LEVEL", "INFO") or "INFO").upper(), logging.INFO)
 BOT_LOG_SENTRY = False

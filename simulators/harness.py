@@ -16,7 +16,11 @@ CONNECTED = "Connected to Rocket.Chat"
 
 def bot_env(rc_url: str, username: str, password: str, data_dir: str, extra_env: dict | None = None) -> dict[str, str]:
     """This process's environment without any ROCKETCHAT_/SALESFORCE_/BOT_ setting, then the bot's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROCKETCHAT_", "SALESFORCE_", "BOT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ROCKETCHAT_", "SALESFORCE_", "BOT_")) and k not in ("STATE_URL", "LEASE_CHECK_SECONDS")
+    }
     env.update(
         ROCKETCHAT_URL=rc_url,
         ROCKETCHAT_USER=username,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -49,6 +50,8 @@ class RestClient:
         self.auth_token: str | None = None
         self._local = threading.local()
         self.calls = 0  # requests made, for benchmarks
+        # asked before every request but a GET (raises to refuse): a bot that lost its leadership sends nothing
+        self.gate: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"RestClient({self.base!r}, user_id={self.user_id!r})"
@@ -88,6 +91,8 @@ class RestClient:
     ) -> dict:
         """One call, waiting out 429s; `retry_transient` also retries 5xx and connection errors
         (only for idempotent calls, e.g. a send with a client-chosen `_id`)."""
+        if self.gate is not None and method != "GET":
+            self.gate(f"Rocket.Chat {method} {endpoint}")
         headers = {}
         if auth and self.auth_token:
             headers = {"X-Auth-Token": self.auth_token, "X-User-Id": self.user_id or ""}

@@ -20,7 +20,7 @@ from typing import Any
 from errbot.backends.base import Message, Person, Room, RoomOccupant
 from errbot.core import ErrBot
 from rc_connection import ConnectionState
-from rc_dates import parse_date
+from rc_dates import parse_date, rest_iso
 from rc_health import ConnectionHealth
 from rc_identifiers import RocketChatPerson, RocketChatRoom, RocketChatRoomOccupant, parse_identifier, parse_room
 from rc_messages import SeenIds, classify
@@ -72,6 +72,10 @@ class RocketChatBackend(ErrBot):
         )
         # up / down since / the last outage, for plugins (re-activated after an outage) and health checks
         self.connection = ConnectionState(self._server, lambda: float(getattr(self, "_reconnection_delay", 0)))
+        # A standby pair (set by a plugin before the first connection): `wait()` blocks until this process
+        # is the active bot and returns where the previous one's handling of messages stood; `require(what)`
+        # raises unless it still is; `release()` on SIGTERM; `progress` is told where ours stands.
+        self.leadership: Any = None
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -82,11 +86,13 @@ class RocketChatBackend(ErrBot):
         # Errbot's own splitter cuts mid-word; we split at line breaks in send_message instead.
         super().set_message_size_limit(limit=1_000_000, hard_limit=1_000_000)
 
-    @staticmethod
-    def _install_sigterm() -> None:
-        """Stop cleanly on SIGTERM (plugins deactivated, storage closed) as on Ctrl-C."""
+    def _install_sigterm(self) -> None:
+        """Stop cleanly on SIGTERM (plugins deactivated, storage closed) as on Ctrl-C; an active bot of a
+        standby pair hands over first, so that the standby takes over while this one shuts down."""
 
         def _stop(signum, frame):  # noqa: ARG001
+            if self.leadership is not None:
+                self.leadership.release()  # a standby's wait() is left alone (it may be using the connection)
             raise KeyboardInterrupt
 
         try:
@@ -135,7 +141,19 @@ class RocketChatBackend(ErrBot):
         return response
 
     # -- connection --------------------------------------------------------------
+    def _await_leadership(self) -> None:
+        """A standby waits here, before logging in; the new leader catches up from where the last one stood."""
+        gate = self.leadership
+        if gate is None:
+            return
+        self.rest.gate = gate.require
+        gate.progress = lambda: rest_iso(self._last_ts) if self._last_ts else None
+        resume = gate.wait()
+        if resume and self._last_ts is None:
+            self._last_ts = parse_date(resume)
+
     def serve_once(self) -> bool:
+        self._await_leadership()
         try:
             me = self._login()
         except AuthenticationError:

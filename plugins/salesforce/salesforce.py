@@ -41,7 +41,8 @@ from salesforce_omnichannel.chat.probes import PluginProbes, command_label
 from salesforce_omnichannel.chat.registry import BY_NAME
 from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check, usage_finding
 from salesforce_omnichannel.chat.status import status_text
-from salesforce_omnichannel.chat.store import QUARANTINED, OutboxItem, SqliteStateStore, default_path
+from salesforce_omnichannel.chat.store import QUARANTINED, Fenced, OutboxItem, StateStore, default_path
+from salesforce_omnichannel.chat.stores import open_state_store, redact_url
 from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
 from salesforce_omnichannel.chat.watchdog import Watchdog
 from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError, CrmUnavailable
@@ -49,6 +50,7 @@ from salesforce_omnichannel.crm.fieldmap import FieldMapOrg
 from salesforce_omnichannel.crm.operations import Crm
 from salesforce_omnichannel.crm.owners import AgentRef
 from salesforce_omnichannel.crm.settings import SalesforceSettings
+from salesforce_omnichannel.ops import leadership
 
 log = logging.getLogger("errbot.plugins.salesforce")
 
@@ -67,7 +69,7 @@ class Salesforce(BotPlugin):
         self._worker: ThreadPoolExecutor | None = None
         self._watch: ChatWatch | None = None
         self._outbox: Outbox | None = None
-        self._state: SqliteStateStore | None = None
+        self._state: StateStore | None = None
         self._poll_pending = threading.Event()
         self._expired_at = 0.0
         self._followed_open_rooms = False
@@ -86,6 +88,14 @@ class Salesforce(BotPlugin):
         )
         # the API budget guard, Salesforce's reachability and the admins' alerts: kept across re-activations
         self.watchdog = Watchdog()
+        # a standby pair (STATE_URL on PostgreSQL): the backend waits for the leadership before it connects
+        self._leadership = leadership.for_config(self.bot_config)
+        if self._leadership is not None:
+            if hasattr(self._bot, "leadership"):
+                self._bot.leadership = self._leadership
+            else:
+                log.error("STATE_URL names PostgreSQL but the %s backend cannot wait as a standby", self._bot.mode)
+            self._probes.health.set_role(lambda: self._leadership.role, lambda: self._leadership.epoch)
 
     # -- configuration ---------------------------------------------------------------------
     def _defaults(self) -> dict:
@@ -177,6 +187,8 @@ class Salesforce(BotPlugin):
         with self._lock:
             if self._crm is None or self._crm_settings != settings:
                 self._crm, self._crm_settings = Crm(settings, describes=self._state), settings
+                if self._leadership is not None:
+                    self._crm.client.http.gates.append(self._leadership.require)  # an ex-leader calls nothing
                 self._probes.watch_crm(self._crm)  # its requests counted and timed
                 self.watchdog.attach(self._crm)  # every response's API usage, every call's outcome
             return self._crm
@@ -185,12 +197,17 @@ class Salesforce(BotPlugin):
     def activate(self) -> None:
         log_redaction.install()
         super().activate()
+        lead = self._leadership
         try:
-            self._state = SqliteStateStore(self._state_path())
-        except Exception as exc:  # Errbot logs it and leaves the plugin off: /readyz says why
-            self._probes.activation_failed(
-                f"the state store {self._state_path()} cannot be opened ({type(exc).__name__})"
+            self._state = open_state_store(
+                getattr(self.bot_config, "STATE_URL", None),
+                self._state_path(),
+                epoch=lead.epoch if lead is not None else None,
+                application_name=lead.name if lead is not None else "rcsf-bot",
             )
+        except Exception as exc:  # Errbot logs it and leaves the plugin off: /readyz says why
+            where = redact_url(str(getattr(self.bot_config, "STATE_URL", "") or "")) or self._state_path()
+            self._probes.activation_failed(f"the state store {where} cannot be opened ({type(exc).__name__})")
             raise
         log.info("Salesforce plugin state in %s", self._state.path)
         import_errbot_state(self, self._state)
@@ -263,10 +280,39 @@ class Salesforce(BotPlugin):
                         (self.config or {}).get("POLL_SECONDS"),
                     )
 
+        def fenced() -> None:
+            try:
+                guarded()
+            except Fenced as exc:  # a successor's epoch: this bot must stop at once
+                self._fenced(exc)
+
         try:
-            worker.submit(self._probes.on_worker(guarded))
+            worker.submit(self._probes.on_worker(fenced))
         except RuntimeError:  # shut down meanwhile
             pass
+
+    def _fenced(self, exc: Exception) -> None:
+        if self._leadership is not None:
+            self._leadership.lose(f"the state store refused a write ({exc})")
+
+    @cmdfilter
+    def answer_once(self, msg: Any, cmd: str, args: Any, dry_run: bool):
+        """A standby pair: a command is claimed in the shared store before it runs, so that the bot taking
+        over (catching up from where the last one stood) never answers it a second time."""
+        if dry_run or self._leadership is None or self._state is None:
+            return msg, cmd, args
+        message_id = (getattr(msg, "extras", None) or {}).get("message_id")
+        if not message_id:
+            return msg, cmd, args
+        try:
+            first = self._state.claim_command(message_id, time.time())
+        except Fenced as exc:
+            self._fenced(exc)
+            return None, None, None
+        if not first:
+            log.info("Command %s in message %s was already answered by the previous leader", cmd, message_id)
+            return None, None, None
+        return msg, cmd, args
 
     # -- realtime events and polls ------------------------------------------------------------
     def callback_omnichannel(self, event: OmnichannelEvent) -> None:

@@ -43,9 +43,13 @@ class SalesforceSession(requests.Session):
         self.usage_listeners: list[Callable[[int, int], None]] = []
         # told after every HTTP request: (operation, status: the HTTP code, timeout or connection_error, seconds)
         self.request_listeners: list[Callable[[str, str, float], None]] = []
+        # asked before every request (raises to refuse): a bot that lost its leadership calls nothing
+        self.gates: list[Callable[[str], None]] = []
         self.hooks["response"].append(self._note_usage)
 
     def send(self, request, **kwargs):
+        for gate in self.gates:
+            gate(f"Salesforce {request.method} {operation_of(request.method or '', request.url or '')}")
         if not self.request_listeners:
             return super().send(request, **kwargs)
         status, start = "connection_error", time.perf_counter()

@@ -43,6 +43,8 @@ class Snapshot:
     backend: dict[str, Any] | None
     loops: list[LoopState]
     reasons: list[str]
+    role: str = "leader"  # a standby pair's standby says "standby" (ready: it is what it should be)
+    epoch: int | None = None  # the leadership's epoch (a standby pair only)
 
     @property
     def ready(self) -> bool:
@@ -67,6 +69,7 @@ class Health:
         self._loops: dict[str, Heartbeat] = {}
         self._plugin: Callable[[], PluginReport] = lambda: NOT_STARTED
         self._backend: Callable[[], dict[str, Any]] | None = None
+        self._role: Callable[[], tuple[str, int | None]] = lambda: ("leader", None)
 
     # -- what feeds it ---------------------------------------------------------------------------
     def loop(self, name: str, stall_after: float, periodic: bool = False) -> Heartbeat:
@@ -93,6 +96,10 @@ class Health:
     def set_backend(self, report: Callable[[], dict[str, Any]] | None) -> None:
         """The backend's connection report (`RocketChatBackend.health()`), or None on a backend without one."""
         self._backend = report
+
+    def set_role(self, role: Callable[[], str], epoch: Callable[[], int | None]) -> None:
+        """A standby pair: this process's role (standby, leader, lost, released) and epoch."""
+        self._role = lambda: (role(), epoch())
 
     def plugin_active(self, report: Callable[[], PluginReport]) -> None:
         self.started = True
@@ -140,7 +147,12 @@ class Health:
             reasons.append(f"the Salesforce plugin is not active: {plugin.why_inactive}")
         elif plugin.active and plugin.store_problem:
             reasons.append(f"state store: {plugin.store_problem}")
-        return Snapshot(self.started, plugin, backend, loops, reasons)
+        role, epoch = self._role()
+        if role == "standby":
+            reasons = []  # ready: waiting is this bot's job, and a rolling update must go on
+        elif role != "leader":
+            reasons = [f"this bot's leadership has ended ({role}): it is stopping", *reasons]
+        return Snapshot(self.started, plugin, backend, loops, reasons, role, epoch)
 
     def liveness(self, snap: Snapshot | None = None) -> tuple[bool, dict[str, Any]]:
         snap = snap or self.snapshot()
@@ -168,6 +180,8 @@ class Health:
         usage = plugin.api_usage
         body = {
             "status": "ready" if snap.ready else "not ready",
+            "role": snap.role,
+            "epoch": snap.epoch,
             "reasons": snap.reasons,
             "checks": {
                 "started": snap.started,

@@ -141,6 +141,13 @@ class _SnapshotCollector:
         snap = self._snapshot()
         p = PREFIX
         yield GaugeMetricFamily(f"{p}_ready", "1 when /readyz answers 200, else 0.", value=1 if snap.ready else 0)
+        yield GaugeMetricFamily(
+            f"{p}_leader",
+            "1 while this bot is the active one (a standby says 0).",
+            value=1 if snap.role == "leader" else 0,
+        )
+        if snap.epoch is not None:
+            yield GaugeMetricFamily(f"{p}_leader_epoch", "The leadership's epoch (a standby pair).", value=snap.epoch)
         stalled = GaugeMetricFamily(f"{p}_loop_stalled", "1 when a loop has stopped making progress.", labels=["loop"])
         for loop in snap.loops:
             stalled.add_metric([loop.name], 1 if loop.stalled else 0)
