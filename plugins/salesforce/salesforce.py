@@ -269,6 +269,10 @@ class Salesforce(BotPlugin):
         def guarded() -> None:
             try:
                 job()
+            except Fenced as exc:  # a successor's epoch: this bot must stop at once
+                self._fenced(exc)
+            except leadership.NotLeader as exc:  # stopping: what it refused is its successor's to do
+                log.warning("Salesforce background work stopped: %s", exc)
             except Exception as exc:  # noqa: BLE001 - background work must never kill the worker
                 detail = transient.describe(exc)  # a timeout, a reset, a refusal: one line; a bug: its traceback
                 if detail is None:
@@ -280,18 +284,13 @@ class Salesforce(BotPlugin):
                         (self.config or {}).get("POLL_SECONDS"),
                     )
 
-        def fenced() -> None:
-            try:
-                guarded()
-            except Fenced as exc:  # a successor's epoch: this bot must stop at once
-                self._fenced(exc)
-
         try:
-            worker.submit(self._probes.on_worker(fenced))
+            worker.submit(self._probes.on_worker(guarded))
         except RuntimeError:  # shut down meanwhile
             pass
 
     def _fenced(self, exc: Exception) -> None:
+        log.warning("Write refused by the state store: %s", exc)
         if self._leadership is not None:
             self._leadership.lose(f"the state store refused a write ({exc})")
 
