@@ -5,8 +5,9 @@ Errbot's Shelf storage (dbm.dumb where gdbm is missing) writes its index only on
 crash can leave a value unreadable and every later read failing; state that decides whether a
 customer's chat reaches Salesforce needs real transactions. `StateStore` is the interface the
 plugin uses; `SqliteStateStore` (standard library, WAL, one transaction per call) is the embedded
-default, and a server database can implement the same interface for a standby bot. Every query
-is served by an index, so its cost follows what changed, not how many chats were ever handled.
+default, `pgstore.PostgresStateStore` the same on PostgreSQL for a standby pair (`stores.open_state_store`
+picks one from STATE_URL); `schema` holds their versioned migrations. Every query is served by an
+index, so its cost follows what changed, not how many chats were ever handled.
 """
 
 from __future__ import annotations
@@ -19,45 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-PENDING, DONE, FAILED, QUARANTINED = "pending", "done", "failed", "quarantined"
-SCHEMA_VERSION = 1
+from .schema import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported: callers knew it from here
+from .schema import SchemaTooNew as SchemaTooNew
+from .schema import migrate_sqlite
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    key TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    progress TEXT NOT NULL DEFAULT '{}',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at REAL NOT NULL,
-    last_error TEXT,
-    created REAL NOT NULL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at, created);
-CREATE INDEX IF NOT EXISTS outbox_finished ON outbox (state, finished_at);
-CREATE TABLE IF NOT EXISTS watermarks (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS greeted (key TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS greeted_at ON greeted (at);
-CREATE TABLE IF NOT EXISTS room_context (
-    room_id TEXT PRIMARY KEY,
-    contact_id TEXT,
-    case_id TEXT,
-    data TEXT NOT NULL DEFAULT '{}',
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS room_context_updated ON room_context (updated);
-CREATE TABLE IF NOT EXISTS visitor_contacts (
-    visitor_id TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    contact_id TEXT NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS visitor_contacts_updated ON visitor_contacts (updated);
-CREATE TABLE IF NOT EXISTS describes (sobject TEXT PRIMARY KEY, fetched_at REAL NOT NULL, body TEXT NOT NULL);
-"""
+PENDING, DONE, FAILED, QUARANTINED = "pending", "done", "failed", "quarantined"
+
+
+class Fenced(Exception):
+    """A write refused because another bot's leadership began since this one's (its epoch is older):
+    a paused bot that wakes up must not write over its successor's work."""
 
 
 @dataclass
@@ -106,6 +78,7 @@ class StateStore(Protocol):
     def watermark(self, name: str) -> str | None: ...
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None: ...
     def mark_greeted(self, key: str, now: float) -> bool: ...  # KEY is ROOM|AGENT
+    def claim_command(self, message_id: str, now: float) -> bool: ...
     def room_context(self, room_id: str) -> dict: ...
     def set_room_context(self, room_id: str, now: float, **values: Any) -> None: ...
     def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
@@ -132,9 +105,12 @@ class SqliteStateStore:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-        self.set_meta("schema_version", str(SCHEMA_VERSION))
+        try:
+            with self._lock:
+                migrate_sqlite(self._db)
+        except BaseException:
+            self._db.close()
+            raise
 
     def __repr__(self) -> str:
         return f"SqliteStateStore({self.path!r})"
@@ -280,6 +256,14 @@ class SqliteStateStore:
             db.execute("DELETE FROM greeted WHERE key >= ? AND key < ? AND key != ?", (room + "|", room + "}", key))
             return True
 
+    def claim_command(self, message_id: str, now: float) -> bool:
+        """True the first time MESSAGE_ID is claimed: a standby taking over never answers a command twice."""
+        with self._tx() as db:
+            return (
+                db.execute("INSERT OR IGNORE INTO commands (message_id, at) VALUES (?, ?)", (message_id, now)).rowcount
+                == 1
+            )
+
     def room_context(self, room_id: str) -> dict:
         """The chat's remembered context: `contact_id`, `case_id` and what `data` held (visitor, contact)."""
         rows = self._read("SELECT contact_id, case_id, data FROM room_context WHERE room_id = ?", (room_id,))
@@ -303,6 +287,8 @@ class SqliteStateStore:
                 try:
                     merged = json.loads(row[0] or "{}")
                 except ValueError:
+                    merged = {}
+                if not isinstance(merged, dict):
                     merged = {}
                 merged.update(values["data"])
                 values = {**values, "data": json.dumps(merged)}
@@ -331,10 +317,12 @@ class SqliteStateStore:
             db.execute("DELETE FROM visitor_contacts WHERE visitor_id = ?", (visitor_id,))
 
     def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int:
-        """Indexed deletes of what is old enough to forget; failed and quarantined items are kept."""
+        """Indexed deletes of what is old enough to forget (claimed commands go with the greetings);
+        failed and quarantined items are kept."""
         with self._tx() as db:
             n = db.execute("DELETE FROM outbox WHERE state = ? AND finished_at < ?", (DONE, done_before)).rowcount
             n += db.execute("DELETE FROM greeted WHERE at < ?", (greeted_before,)).rowcount
+            n += db.execute("DELETE FROM commands WHERE at < ?", (greeted_before,)).rowcount
             n += db.execute("DELETE FROM room_context WHERE updated < ?", (rooms_before,)).rowcount
             n += db.execute("DELETE FROM visitor_contacts WHERE updated < ?", (links_before,)).rowcount
             return n
