@@ -82,3 +82,32 @@ def test_personal_access_token_settings(tmp_path):
     assert cfg["BOT_IDENTITY"] == {"server": "https://chat.example.com", "user_id": "uid1", "token": "pat"}
     assert cfg["BOT_ALT_PREFIXES"] == ["/", "@crm"]
     assert cfg["BOT_EXTRA_PLUGIN_DIR"] == [str(tmp_path)]
+
+
+_LOGIN = {"ROCKETCHAT_URL": "http://127.0.0.1:3000", "ROCKETCHAT_USER": "bot", "ROCKETCHAT_PASSWORD": "pw"}
+
+
+def test_a_standby_pair_shares_a_postgresql_state_url(tmp_path):
+    done = load_config(
+        {**_LOGIN, "STATE_URL": "postgresql://rcsf:s3cret@db:5432/rcsf", "LEASE_CHECK_SECONDS": "1.5"}, tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    cfg = json.loads(done.stdout)
+    assert cfg["STATE_URL"] == "postgresql://rcsf:s3cret@db:5432/rcsf" and cfg["LEASE_CHECK_SECONDS"] == 1.5
+    alone = json.loads(load_config(_LOGIN, tmp_path).stdout)
+    assert alone["STATE_URL"] is None and alone["LEASE_CHECK_SECONDS"] == 2.0  # the embedded SQLite store
+
+
+@pytest.mark.parametrize(
+    "env,hint",
+    [
+        ({"STATE_URL": "mysql://rcsf:s3cret@db/rcsf"}, "STATE_URL must be a postgresql:// URL"),
+        ({"LEASE_CHECK_SECONDS": "0.1"}, "LEASE_CHECK_SECONDS"),
+        ({"LEASE_CHECK_SECONDS": "soon"}, "LEASE_CHECK_SECONDS"),
+    ],
+)
+def test_a_wrong_standby_setting_exits_with_one_clear_line(env, hint, tmp_path):
+    done = load_config({**_LOGIN, **env}, tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and hint in lines[0] and "s3cret" not in done.stderr
