@@ -152,3 +152,26 @@ def test_an_ended_leadership_does_not_compete_again(pair):
     a.release()
     with pytest.raises(NotLeader):
         a.wait()
+
+
+def test_a_paused_leader_loses_its_lock_even_with_no_standby_running(pair, pg_url):
+    """The server's idle_session_timeout on the lock's session: nothing else needs to be there."""
+    make, events = pair
+    a = make("rcsf-a")
+    a.wait()
+    a._conn_lock.acquire()  # paused: no renewal, the session idle
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            wait_for(
+                lambda: (
+                    not conn.execute(
+                        "SELECT 1 FROM pg_locks l JOIN pg_stat_activity s USING (pid)"
+                        " WHERE l.locktype = 'advisory' AND s.application_name = 'rcsf-a'"
+                    ).fetchall()
+                )
+            )
+            assert conn.execute("SELECT pg_try_advisory_lock(%s)", (0x52435346,)).fetchone()[0] is True
+    finally:
+        a._conn_lock.release()
+    wait_for(lambda: events.log)
+    assert events.log[0].startswith("rcsf-a lost")

@@ -58,15 +58,26 @@ def _connect(url: str, name: str, check: float):
         tcp_user_timeout=int(check * 2000),
     )
     # the server drops a dead client's session (and so the lock) within seconds, not the OS's two hours
-    for setting, value in (
-        ("tcp_keepalives_idle", max(1, int(check))),
-        ("tcp_keepalives_interval", 1),
-        ("tcp_keepalives_count", 3),
-        ("tcp_user_timeout", int(check * 2000)),
-        ("client_connection_check_interval", int(check * 1000)),
-    ):
-        conn.execute(f"SET {setting} = {int(value)}")
+    _settings(
+        conn,
+        tcp_keepalives_idle=max(1, int(check)),
+        tcp_keepalives_interval=1,
+        tcp_keepalives_count=3,
+        tcp_user_timeout=int(check * 2000),
+        client_connection_check_interval=int(check * 1000),
+    )
     return conn
+
+
+def _settings(conn, **values: int) -> None:
+    """SET each; one this server does not know (an older PostgreSQL) is skipped, the others still apply."""
+    import psycopg
+
+    for name, value in values.items():
+        try:
+            conn.execute(f"SET {name} = {int(value)}")
+        except psycopg.errors.UndefinedObject:
+            log.info("PostgreSQL has no %s setting; going on without it", name)
 
 
 class Leadership:
@@ -185,6 +196,9 @@ class Leadership:
                     )
                 conn.execute("SET lock_timeout = 0")
                 conn.execute(f"SET statement_timeout = {int(self.check * 1000)}")  # a renewal is bounded
+                # and the server's own deadline: a holder that stops renewing (paused, cut off) loses its
+                # session, and so the lock, even when no standby is there to end it
+                _settings(conn, idle_session_timeout=int(STALE_INTERVALS * self.check * 1000))
                 break
             except psycopg.errors.LockNotAvailable:
                 # a writer of the previous leader holds the epoch row (paused mid-transaction): end it
