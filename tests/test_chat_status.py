@@ -91,3 +91,14 @@ def test_transcript_text_in_utc_and_empty():
         "[2026-03-02 09:00:09 UTC] alice (agent): Let me look"
     )
     assert transcript_text([]) == "(no messages)"
+
+
+def test_status_names_the_active_bot_of_a_standby_pair():
+    def crm():
+        raise AssertionError("not configured: Salesforce is not asked")
+
+    line = "Active bot of a standby pair: rcsf-node1-42, epoch 3; state in postgresql://rcsf:***@db:5432/rcsf"
+    plugin = SimpleNamespace(config=dict(plugin_config.BUILTIN_DEFAULTS), crm=crm, standby_status=lambda: line)
+    assert f"- {line}" in plugin_status.status_text(plugin, None).splitlines()
+    alone = SimpleNamespace(config=dict(plugin_config.BUILTIN_DEFAULTS), crm=crm, standby_status=lambda: None)
+    assert "standby" not in plugin_status.status_text(alone, None)

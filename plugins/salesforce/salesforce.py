@@ -243,6 +243,14 @@ class Salesforce(BotPlugin):
         `status`, `/readyz` and `/metrics` show this one."""
         return self.watchdog.budget.usage
 
+    def standby_status(self) -> str | None:
+        """For `status`: which bot of a standby pair answers, and where the shared state is (no password)."""
+        lead = self._leadership
+        if lead is None:
+            return None
+        where = self._state.path if self._state is not None else "PostgreSQL"
+        return f"Active bot of a standby pair: {lead.name}, epoch {lead.epoch}; state in {where}"
+
     def settings_to_fix(self) -> list[str]:
         return plugin_config.problems(self.config or {}, self.bot_config) + self._probes.problems()
 

@@ -20,6 +20,9 @@ ALERT_NAMES = {
 def status_text(plugin: Any, outbox: Any) -> str:
     lines = ["**Salesforce status**"]
     lines += [f"- Setting to fix: {problem}" for problem in getattr(plugin, "settings_to_fix", list)()]
+    standby = getattr(plugin, "standby_status", lambda: None)()
+    if standby:
+        lines.append(f"- {standby}")
     missing = plugin_config.missing(plugin.config or {})
     if missing:
         lines.append(f"- Not configured: set {', '.join(missing)}.")
