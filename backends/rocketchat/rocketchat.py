@@ -76,6 +76,7 @@ class RocketChatBackend(ErrBot):
         # is the active bot and returns where the previous one's handling of messages stood; `require(what)`
         # raises unless it still is; `release()` on SIGTERM; `progress` is told where ours stands.
         self.leadership: Any = None
+        self._takeover = False
 
     # -- Errbot plumbing -----------------------------------------------------------
     @property
@@ -151,6 +152,7 @@ class RocketChatBackend(ErrBot):
         resume = gate.wait()
         if resume and self._last_ts is None:
             self._last_ts = parse_date(resume)
+            self._takeover = True  # the catch-up also reads the chats closed since: no bot was there to see them
 
     def serve_once(self) -> bool:
         self._await_leadership()
@@ -310,10 +312,13 @@ class RocketChatBackend(ErrBot):
             rooms.update({rid: info[1] for rid, info in self._room_info.items()})
         try:
             active = self.omnichannel.open_rooms(updated_since=since)
+            if self._takeover:  # a command typed in a chat that closed before any bot was active
+                active += self.omnichannel.closed_rooms(since)
             rooms.update({room.id: "l" for room in active if self._sees_all_livechat or room.id in self._followed})
         except RestError as exc:
             log.warning("Could not list the Omnichannel rooms updated while disconnected: %s", exc.error)
             rooms.update({rid: "l" for rid in self._followed})
+        self._takeover = False
         missed: list[tuple[dt.datetime, dict, dict]] = []
         for rid, rtype in rooms.items():
             try:
