@@ -144,12 +144,6 @@ def test_commands_typed_while_no_bot_is_active_are_answered_once(outage, pair: S
     assert counts["closures lost"] == counts["closures twice"] == counts["greetings twice"] == 0, counts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot-side defect: the catch-up after a takeover reads only the chats still open "
-    "(backends/rocketchat/rocketchat.py _catch_up: open_rooms(updated_since=...)), so a command typed in a "
-    "chat closed before a bot came back is never answered",
-)
 def test_a_command_in_a_chat_closed_while_no_bot_is_active_is_answered_once(
     outage, pair: StandbyPair, traffic: Traffic
 ) -> None:
