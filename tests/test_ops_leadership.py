@@ -175,3 +175,23 @@ def test_a_paused_leader_loses_its_lock_even_with_no_standby_running(pair, pg_ur
         a._conn_lock.release()
     wait_for(lambda: events.log)
     assert events.log[0].startswith("rcsf-a lost")
+
+
+def test_a_first_leader_gone_before_its_first_renewal_still_leaves_where_to_resume(pg_url):
+    """A database no bot ever led: the leadership's start is the resume point until the first renewal."""
+    import datetime as dt
+
+    events = Events()
+    a = Leadership(pg_url, 30.0, name="rcsf-a", on_lost=lambda why: events.add(why))  # no renewal for 30 s
+    b = bot(pg_url, "rcsf-b", events)
+    try:
+        assert a.wait() is None  # nothing before the first leader
+        a._stop.set()
+        a._drop_connection()  # gone (kill -9) before renewing
+        b.wait()
+        started = dt.datetime.fromisoformat(b.resume_from.replace("Z", "+00:00"))
+        assert abs((dt.datetime.now(dt.timezone.utc) - started).total_seconds()) < 60
+    finally:
+        for one in (a, b):
+            one._stop.set()
+            one._drop_connection()

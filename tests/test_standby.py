@@ -168,13 +168,6 @@ def test_sigterm_hands_over(drill: Drill) -> None:
     assert RELEASED in result.ex_proc.output()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot-side defect: the lease's messages_until is written only by the first renewal, LEASE_CHECK_SECONDS "
-    "after the leadership is won; a first leader that dies before it leaves it NULL, the next leader then skips "
-    "the catch-up (backends/rocketchat/rocketchat.py: catching_up = self._last_ts is not None) and starts from "
-    "now, so what was typed between the two is never answered",
-)
 def test_a_first_leader_killed_before_its_first_lease_renewal_leaves_no_command_unanswered(
     pg_cluster: PostgresCluster, sf_keys, tmp_path
 ) -> None:

@@ -163,11 +163,7 @@ class Leadership:
         row = conn.execute("SELECT holder, EXTRACT(EPOCH FROM now() - renewed_at) FROM lease WHERE id = 1").fetchone()
         holder, age = (row[0], row[1]) if row else (None, None)
         if holder and age is not None and float(age) > STALE_INTERVALS * self.check:
-            ended = conn.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = %s AND pid <> pg_backend_pid()",
-                (holder,),
-            ).fetchone()[0]
+            ended = self._end_sessions(conn, holder)
             log.warning(
                 "Standby: the leader %s has not renewed its lease for %.1f s; ended its %d session(s) to take over",
                 holder,
@@ -175,14 +171,31 @@ class Leadership:
                 ended,
             )
 
+    @staticmethod
+    def _end_sessions(conn, holder: str) -> int:
+        """End every session of the bot named HOLDER (its application_name); how many."""
+        return int(
+            conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (holder,),
+            ).fetchone()[0]
+        )
+
     def _begin(self, conn) -> None:
         """Holding the lock: a new epoch (after the old leader's in-flight writes), the lease ours."""
         import psycopg
 
         holder = conn.execute("SELECT holder FROM lease WHERE id = 1").fetchone()[0]
+        if holder and holder != self.name:
+            # what is left of the previous leader (a store session cut off mid-transaction holds the epoch
+            # row; one that is shutting down would only be refused): ended now, so the bump does not wait
+            ended = self._end_sessions(conn, holder)
+            if ended:
+                log.info("Ended %d remaining session(s) of the previous leader %s", ended, holder)
         while True:
             try:
-                conn.execute("SET lock_timeout = 5000")
+                conn.execute(f"SET lock_timeout = {int(self.check * 1000)}")
                 with conn.transaction():
                     holder, until = conn.execute(
                         "SELECT holder, messages_until FROM lease WHERE id = 1 FOR UPDATE"
@@ -190,8 +203,12 @@ class Leadership:
                     epoch = conn.execute(
                         "UPDATE leadership SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch"
                     ).fetchone()[0]
+                    # until our first renewal, a successor resumes from the previous leader's point, or, on a
+                    # database no bot ever led, from now
                     conn.execute(
-                        "UPDATE lease SET holder = %s, holder_pid = pg_backend_pid(), renewed_at = now() WHERE id = 1",
+                        "UPDATE lease SET holder = %s, holder_pid = pg_backend_pid(), renewed_at = now(),"
+                        " messages_until = COALESCE(messages_until,"
+                        " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) WHERE id = 1",
                         (self.name,),
                     )
                 conn.execute("SET lock_timeout = 0")
@@ -204,11 +221,7 @@ class Leadership:
                 # a writer of the previous leader holds the epoch row (paused mid-transaction): end it
                 conn.execute("SET lock_timeout = 0")
                 if holder:
-                    conn.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE application_name = %s AND pid <> pg_backend_pid()",
-                        (holder,),
-                    )
+                    self._end_sessions(conn, holder)
         self._renewed_at = self._clock()
         self.epoch, self.resume_from, self.role = int(epoch), until, LEADER
         log.info("Leadership acquired (epoch %d) by %s", self.epoch, self.name)
