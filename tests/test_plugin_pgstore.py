@@ -97,6 +97,7 @@ def test_an_empty_database_is_migrated_and_opening_again_changes_nothing(open_st
         "lease.messages_until": "text",
         "commands.message_id": "text",
         "commands.at": "double precision",
+        "commands.answered": "double precision",
     }
     with pytest.raises(psycopg.errors.CheckViolation):
         other.execute("INSERT INTO leadership (id, epoch) VALUES (2, 0)")

@@ -326,6 +326,16 @@ def test_a_visitor_is_linked_to_one_contact_for_one_token(store):
     assert store.linked_contact("old", "t") is None and store.linked_contact("new", "t") == "003D"
 
 
+def test_a_command_is_unknown_then_claimed_then_answered(store):
+    assert store.command_state("m9") is None
+    assert store.claim_command("m9", 1.0) is True
+    assert store.command_state("m9") == "claimed"  # a bot stopping now leaves it to be answered again
+    store.command_answered("m9", 2.0)
+    assert store.command_state("m9") == "answered"
+    assert store.claim_command("m9", 3.0) is False and store.command_state("m9") == "answered"
+    assert store.expire(0.0, 10.0, 0.0) == 1 and store.command_state("m9") is None
+
+
 def test_a_command_is_claimed_once_even_by_racing_threads(store):
     assert store.claim_command("m1", 1.0) is True
     assert store.claim_command("m1", 2.0) is False

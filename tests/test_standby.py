@@ -201,3 +201,37 @@ def test_a_first_leader_killed_before_its_first_lease_renewal_leaves_no_command_
     finally:
         talk.close_all()
         fresh.stop()
+
+
+def test_what_a_stopped_leader_claimed_but_never_answered_is_answered_once_and_a_create_is_asked_about(
+    pair: StandbyPair, traffic: Traffic, pg_cluster: PostgresCluster
+) -> None:
+    """Both bots down after the leader had claimed two commands and answered neither (as a kill -9 between
+    the claim and the reply leaves them): the next leader answers the look-up once and, rather than
+    create a case that may already exist, asks the agent to check."""
+    pair.wait_stable()
+    chat = traffic.serve(95)
+    subject = "Interrupted create 95"
+    pair.restarts_paused.set()
+    try:
+        for slot in pair.slots:
+            assert slot.proc is not None
+            slot.signal(slot.proc, signal.SIGKILL)
+        wait_for(lambda: not any(s.alive() for s in pair.slots), 10, "both bots down")
+        lookup = traffic.command(chat)
+        traffic.alice.send(chat.rid, f'!salesforce create-case --subject "{subject}"')
+        typed = {m["msg"]: m["_id"] for m in pair.rc.room_messages(chat.rid)}
+        claimed = [
+            typed[f"!salesforce contact {lookup.email}"],
+            typed[f'!salesforce create-case --subject "{subject}"'],
+        ]
+        pg_cluster.psql("INSERT INTO commands (message_id, at) VALUES " + ", ".join(f"('{mid}', 0)" for mid in claimed))
+    finally:
+        pair.restarts_paused.clear()
+    pair.wait_stable()
+    asked = "may or may not have been created"
+    wait_for(lambda: traffic.mentions(lookup.email) and traffic.mentions(asked), 30, "the answer and the question")
+    time.sleep(SETTLE)
+    assert traffic.mentions(lookup.email) == 1 and traffic.mentions(asked) == 1, pair.logs()
+    assert not [c for c in pair.sf.records("Case") if c.get("Subject") == subject]
+    assert pg_cluster.psql("SELECT count(*) FROM commands WHERE answered IS NULL") == "0"

@@ -25,11 +25,12 @@ MAX_TRANSIENT_RETRIES = 3
 class RestError(Exception):
     """A Rocket.Chat REST failure; `status` and the server's `error` text, never the auth headers."""
 
-    def __init__(self, status: int, error: str, endpoint: str):
+    def __init__(self, status: int, error: str, endpoint: str, error_type: str = ""):
         super().__init__(f"{endpoint}: HTTP {status}: {error}")
         self.status = status
         self.error = error
         self.endpoint = endpoint
+        self.error_type = error_type  # the server's `errorType` (e.g. error-message-already-exists), when given
 
 
 class AuthenticationError(RestError):
@@ -129,15 +130,16 @@ class RestClient:
             body = {}
         if resp.status_code < 400 and (not isinstance(body, dict) or body.get("success", True) is not False):
             return body if isinstance(body, dict) else {"result": body}
-        error = ""
+        error, error_type = "", ""
         if isinstance(body, dict):
             error = str(body.get("error") or body.get("message") or "")
+            error_type = str(body.get("errorType") or "")
         error = error or resp.reason or "error"
         if resp.status_code == 401:
             raise AuthenticationError(401, error, endpoint)
         if resp.status_code == 403:
             raise PermissionDenied(403, error, endpoint)
-        raise RestError(resp.status_code, error, endpoint)
+        raise RestError(resp.status_code, error, endpoint, error_type)
 
 
 def rate_limit_wait(reset_header: str | None, now_ms: float | None = None) -> float:

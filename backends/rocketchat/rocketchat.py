@@ -10,6 +10,7 @@ handled twice.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import queue
 import secrets
@@ -33,6 +34,7 @@ LIVECHAT_VIEWERS = {"admin", "livechat-manager"}  # roles with view-livechat-roo
 log = logging.getLogger("errbot.backends.rocketchat")
 
 DEFAULT_SIZE_LIMIT = 5000
+ALREADY_POSTED = "error-message-already-exists"  # chat.sendMessage with an _id that exists
 CATCH_UP_MARGIN = dt.timedelta(seconds=5)
 _METEOR_ID_CHARS = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -40,6 +42,17 @@ _METEOR_ID_CHARS = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 def new_message_id() -> str:
     """A Meteor-style 17-character id: chosen by us so that a retried send is not posted twice."""
     return "".join(secrets.choice(_METEOR_ID_CHARS) for _ in range(17))
+
+
+def derived_message_id(seed: str) -> str:
+    """The same Meteor-style id for the same SEED, whichever process sends: a message a plugin names (the
+    reply to one command, say) is posted once even when a standby taking over sends it again."""
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    chars = []
+    for _ in range(17):
+        number, digit = divmod(number, len(_METEOR_ID_CHARS))
+        chars.append(_METEOR_ID_CHARS[digit])
+    return "".join(chars)
 
 
 class RocketChatBackend(ErrBot):
@@ -436,23 +449,40 @@ class RocketChatBackend(ErrBot):
         return None
 
     # -- sending -----------------------------------------------------------------------
+    # A plugin may name a message (`extras["client_id"]`): its Rocket.Chat id is derived from that name, so
+    # the same message sent again (by a standby that took over, or a retry) is refused as already posted.
     def send_message(self, msg: Message) -> None:
         super().send_message(msg)
         rid = self._target(msg.to)
         tmid = self._thread_of(msg, rid)
-        for chunk in split_body(to_rocketchat(msg.body), self._size_limit):
-            self._post(rid, {"msg": chunk}, tmid)
+        name = msg.extras.get("client_id")
+        for i, chunk in enumerate(split_body(to_rocketchat(msg.body), self._size_limit)):
+            self._post(rid, {"msg": chunk}, tmid, f"{name}#{i}" if name else None)
 
     def send_card(self, card) -> None:
         rid = self._target(card.to)
         tmid = self._thread_of(card, rid)
-        self._post(rid, {"msg": "", "attachments": [card_attachment(card)]}, tmid)
+        name = card.extras.get("client_id")
+        self._post(rid, {"msg": "", "attachments": [card_attachment(card)]}, tmid, name)
 
-    def _post(self, rid: str, fields: dict[str, Any], tmid: str | None) -> dict:
-        message = {"_id": new_message_id(), "rid": rid, **fields}
+    def _post(self, rid: str, fields: dict[str, Any], tmid: str | None, name: str | None = None) -> dict:
+        message = {"_id": derived_message_id(name) if name else new_message_id(), "rid": rid, **fields}
         if tmid:
             message["tmid"] = tmid
-        return self.rest.post("chat.sendMessage", {"message": message}, retry_transient=True)
+        try:
+            return self.rest.post("chat.sendMessage", {"message": message}, retry_transient=True)
+        except RestError as exc:
+            # Rocket.Chat does not insert an _id twice, and its answer to the second try is no clean success
+            if name and (ALREADY_POSTED in (exc.error_type, *exc.error.split()) or self._posted(message["_id"])):
+                log.info("Message %s in %s was already posted; not posting it again", message["_id"], rid)
+                return {}
+            raise
+
+    def _posted(self, msg_id: str) -> bool:
+        try:
+            return bool(self.rest.get("chat.getMessage", {"msgId": msg_id}).get("message"))
+        except RestError:
+            return False
 
     # -- lifecycle --------------------------------------------------------------------
     def _retry_in(self) -> float:

@@ -38,7 +38,7 @@ from salesforce_omnichannel.chat.migration import import_errbot_state
 from salesforce_omnichannel.chat.omnichannel import LivechatRoom, Omnichannel, OmnichannelEvent
 from salesforce_omnichannel.chat.outbox import KEEP_DONE_SECONDS, Outbox, backoff
 from salesforce_omnichannel.chat.probes import PluginProbes, command_label
-from salesforce_omnichannel.chat.registry import BY_NAME
+from salesforce_omnichannel.chat.registry import BY_NAME, canonical
 from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_check, usage_finding
 from salesforce_omnichannel.chat.status import status_text
 from salesforce_omnichannel.chat.store import QUARANTINED, Fenced, OutboxItem, StateStore, default_path
@@ -56,6 +56,14 @@ log = logging.getLogger("errbot.plugins.salesforce")
 
 EXPIRE_EVERY_SECONDS = 300  # forgetting old state is an indexed delete; no need to run it every poll
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
+
+
+def interrupted_write(command: str) -> str:
+    """Said instead of running a create command again that a bot stopped during (it may have created it)."""
+    return (
+        f"The bot was restarted while your `{command}` was running, so it may or may not have been created. "
+        f"Check before typing it again (`!salesforce cases`, `!salesforce contact`)."
+    )
 
 
 class Salesforce(BotPlugin):
@@ -304,20 +312,39 @@ class Salesforce(BotPlugin):
 
     @cmdfilter
     def answer_once(self, msg: Any, cmd: str, args: Any, dry_run: bool):
-        """A standby pair: a command is claimed in the shared store before it runs, so that the bot taking
-        over (catching up from where the last one stood) never answers it a second time."""
-        if dry_run or self._leadership is None or self._state is None:
-            return msg, cmd, args
-        message_id = (getattr(msg, "extras", None) or {}).get("message_id")
-        if not message_id:
+        """A standby pair: each command is claimed in the shared store before it runs and marked answered
+        after, and its replies are named after it (Rocket.Chat posts a named message once). The bot that
+        takes over, catching up from where the last one stood, skips what was answered, answers again what
+        was claimed but not answered (a second copy of a reply is refused as already posted), and asks
+        before running a create command a second time. Other plugins' commands run at most once."""
+        extras = getattr(msg, "extras", None) or {}
+        message_id = extras.get("message_id")
+        if dry_run or self._leadership is None or self._state is None or not message_id:
             return msg, cmd, args
         try:
-            first = self._state.claim_command(message_id, time.time())
+            return self._claim(msg, cmd, args, message_id)
         except Fenced as exc:
             self._fenced(exc)
             return None, None, None
-        if not first:
-            log.info("Command %s in message %s was already answered by the previous leader", cmd, message_id)
+
+    def _claim(self, msg: Any, cmd: str, args: Any, message_id: str):
+        store, now, ours = self._state, time.time(), cmd == "salesforce"
+        state = store.command_state(message_id)
+        if state == "answered" or (state == "claimed" and not ours):
+            log.info("Command %s in message %s was handled by the previous leader", cmd, message_id)
+            return None, None, None
+        if state is None and not store.claim_command(message_id, now):
+            return None, None, None  # claimed a moment ago by the other bot
+        if not ours:
+            store.command_answered(message_id, now)
+            return msg, cmd, args
+        msg.extras["client_id"] = f"reply|{message_id}"
+        words = str(args or "").split(None, 1)
+        subcommand = BY_NAME.get(canonical(words[0])) if words else None
+        if state == "claimed" and subcommand is not None and subcommand.writes:
+            log.warning("Command %s in message %s was interrupted by a change of leader: asking", cmd, message_id)
+            self._deliver(self._requester(msg), [interrupted_write(subcommand.name)], f"reply|{message_id}|asked")
+            store.command_answered(message_id, now)
             return None, None, None
         return msg, cmd, args
 
@@ -598,9 +625,16 @@ class Salesforce(BotPlugin):
             log.warning("Ignored a Salesforce command typed by a visitor in room %s", extras.get("room_id"))
             return None
         prefix = "/salesforce" if (msg.body or "").lstrip().startswith("/") else "!salesforce"
+        named = extras.get("client_id")  # a standby pair: replies named after the command (answer_once)
         try:
             with log_context(room_id=extras.get("room_id")):
-                self._deliver(self._requester(msg), self._answer(msg, extras, args or "", prefix))
+                self._deliver(self._requester(msg), self._answer(msg, extras, args or "", prefix), named)
+            if named and self._state is not None:
+                self._state.command_answered(extras["message_id"], time.time())
+        except Fenced as exc:
+            self._fenced(exc)
+        except leadership.NotLeader as exc:
+            log.warning("Salesforce command stopped: %s", exc)
         except Exception as exc:  # noqa: BLE001 - never a traceback in chat
             detail = transient.describe(exc)  # a Rocket.Chat timeout: one line; a bug: its traceback
             if detail is None:
@@ -608,7 +642,7 @@ class Salesforce(BotPlugin):
             else:
                 log.warning("Salesforce command failed: %s; the agent was asked to try again", detail)
             self._probes.command(command_label(args or ""), "error")
-            self._deliver(self._requester(msg), [UNEXPECTED])
+            self._deliver(self._requester(msg), [UNEXPECTED], f"{named}|failed" if named else None)
         return None
 
     def _answer(self, msg: Any, extras: dict, args: str, prefix: str) -> list[Reply]:
@@ -683,19 +717,31 @@ class Salesforce(BotPlugin):
             return msg.frm
         return self.build_identifier(f"@{username_of(msg.frm)}")
 
-    def _deliver(self, to: Any, replies: list[Reply]) -> None:
+    def _deliver(self, to: Any, replies: list[Reply], name: str | None = None) -> None:
+        """Send REPLIES to TO; with NAME each message is named `NAME|i` (a backend that honours
+        `extras["client_id"]` posts a named message once, however often it is sent)."""
         native_cards = type(self._bot).send_card is not ErrBot.send_card  # e.g. Rocket.Chat's attachments
-        for reply in replies:
+        for i, reply in enumerate(replies):
+            client_id = f"{name}|{i}" if name else None
             if isinstance(reply, dict) and native_cards:
                 fields = {k: v for k, v in reply.items() if k != "actions"}
                 card = Card(frm=self._bot.bot_identifier, to=to, **fields)
                 if reply.get("actions"):
                     card.extras["actions"] = reply["actions"]  # buttons, for a backend that draws them
+                if client_id:
+                    card.extras["client_id"] = client_id
                 self._bot.send_card(card)
-            elif isinstance(reply, dict):
-                self.send(to, cards.as_markdown(reply))
             elif reply:
-                self.send(to, reply)
+                self._send_text(to, cards.as_markdown(reply) if isinstance(reply, dict) else reply, client_id)
+
+    def _send_text(self, to: Any, text: str, client_id: str | None) -> None:
+        if not client_id:
+            self.send(to, text)
+            return
+        message = self._bot.build_message(text)
+        message.to, message.frm = to, self._bot.bot_identifier
+        message.extras["client_id"] = client_id
+        self._bot.split_and_send_message(message)
 
 
 def _about_the_room(handler: Callable[..., None]) -> Callable[..., None]:

@@ -316,6 +316,21 @@ async def sync_messages(request: web.Request) -> web.Response:
     return ok({"result": {"updated": updated, "deleted": []}})
 
 
+async def get_message(request: web.Request) -> web.Response:
+    """`GET chat.getMessage?msgId=` (apps/meteor/app/api/server/v1/chat.ts): the message, if the caller may
+    read its room; a missing msgId is refused; an unknown or unreadable one is an error [its text inferred]."""
+    user = current_user(request)
+    msg_id = request.query.get("msgId")
+    if not msg_id:
+        raise bad_request('The "msgId" query parameter must be provided.')
+    store = store_of(request)
+    message = store.find_message(msg_id)
+    room = store.rooms.get(message["rid"]) if message else None
+    if message is None or room is None or not store.can_read(room, user):
+        raise bad_request("Message not found [error-invalid-message]", "error-invalid-message")
+    return ok({"message": message})
+
+
 # -- settings and info ----------------------------------------------------------------------
 PUBLIC_SETTINGS = (
     "Message_MaxAllowedSize",
@@ -358,6 +373,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/chat.sendMessage", send_message)
     r.add_post("/api/v1/chat.postMessage", post_message)
     r.add_get("/api/v1/chat.syncMessages", sync_messages)
+    r.add_get("/api/v1/chat.getMessage", get_message)
     r.add_get("/api/v1/settings.public", settings_public)
     r.add_get("/api/v1/info", info)
 

@@ -254,6 +254,15 @@ class PostgresStateStore:
             )
             return cur.rowcount == 1
 
+    def command_state(self, message_id: str) -> str | None:
+        """None (never claimed), "claimed" (claimed, its answer not recorded) or "answered"."""
+        rows = self._read("SELECT answered FROM commands WHERE message_id = %s", (message_id,))
+        return None if not rows else "claimed" if rows[0][0] is None else "answered"
+
+    def command_answered(self, message_id: str, now: float) -> None:
+        with self._tx() as cur:
+            cur.execute("UPDATE commands SET answered = %s WHERE message_id = %s", (now, message_id))
+
     def room_context(self, room_id: str) -> dict:
         """The chat's remembered context: `contact_id`, `case_id` and what `data` held (visitor, contact)."""
         rows = self._read("SELECT contact_id, case_id, data FROM room_context WHERE room_id = %s", (room_id,))

@@ -69,6 +69,7 @@ class Subcommand:
     options: tuple[Option, ...] = ()
     about_a_chat: bool = True  # False: never needs to know which chat (no chat look-up)
     admin_only: bool = False
+    writes: bool = False  # creates records: never run twice (a standby taking over asks instead)
 
     @property
     def handler(self) -> str:
@@ -92,7 +93,13 @@ class Subcommand:
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("contact", "[EMAIL|PHONE]", "view contact information (the chat's visitor by default)", (CHAT,)),
-    Subcommand("create-contact", "", "create a new contact, prefilled from the visitor", CONTACT_OPTIONS + (CHAT,)),
+    Subcommand(
+        "create-contact",
+        "",
+        "create a new contact, prefilled from the visitor",
+        CONTACT_OPTIONS + (CHAT,),
+        writes=True,
+    ),
     Subcommand("cases", "[EMAIL|PHONE]", "view all the contact's cases", (CONTACT, CHAT)),
     Subcommand("case", "NUMBER", "view a case by its Case Number", about_a_chat=False),
     Subcommand(
@@ -100,6 +107,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "",
         "create a new case for the contact (the chat's visitor, or the one --contact names)",
         CASE_OPTIONS + (CHAT,),
+        writes=True,
     ),
     Subcommand(
         "activities",

@@ -110,16 +110,18 @@ _V1_POSTGRES = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1_SQLITE, _V1_POSTGRES),
-    # 2: commands claimed by the active bot (a standby taking over never answers one twice); on
+    # 2: commands claimed by the active bot, and when answered (a standby taking over answers what its
+    # predecessor claimed but never answered, and nothing twice); on
     # PostgreSQL, the leader election's epoch (fences a deposed bot's writes) and its lease.
     Migration(
         2,
         (
-            "CREATE TABLE IF NOT EXISTS commands (message_id TEXT PRIMARY KEY, at REAL NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS commands (message_id TEXT PRIMARY KEY, at REAL NOT NULL, answered REAL)",
             "CREATE INDEX IF NOT EXISTS commands_at ON commands (at)",
         ),
         (
-            "CREATE TABLE IF NOT EXISTS commands (message_id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS commands (message_id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL,"
+            " answered DOUBLE PRECISION)",
             "CREATE INDEX IF NOT EXISTS commands_at ON commands (at)",
             "CREATE TABLE IF NOT EXISTS leadership (id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL DEFAULT 0)",
             "INSERT INTO leadership (id, epoch) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",

@@ -40,7 +40,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "room_context": ("room_id", "contact_id", "case_id", "data", "updated"),
     "visitor_contacts": ("visitor_id", "token", "contact_id", "updated"),
     "describes": ("sobject", "fetched_at", "body"),
-    "commands": ("message_id", "at"),
+    "commands": ("message_id", "at", "answered"),
     "meta": ("name", "value"),
 }
 BATCH = 1000

@@ -79,6 +79,8 @@ class StateStore(Protocol):
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None: ...
     def mark_greeted(self, key: str, now: float) -> bool: ...  # KEY is ROOM|AGENT
     def claim_command(self, message_id: str, now: float) -> bool: ...
+    def command_state(self, message_id: str) -> str | None: ...  # None, "claimed" or "answered"
+    def command_answered(self, message_id: str, now: float) -> None: ...
     def room_context(self, room_id: str) -> dict: ...
     def set_room_context(self, room_id: str, now: float, **values: Any) -> None: ...
     def linked_contact(self, visitor_id: str, token: str) -> str | None: ...
@@ -263,6 +265,15 @@ class SqliteStateStore:
                 db.execute("INSERT OR IGNORE INTO commands (message_id, at) VALUES (?, ?)", (message_id, now)).rowcount
                 == 1
             )
+
+    def command_state(self, message_id: str) -> str | None:
+        """None (never claimed), "claimed" (claimed, its answer not recorded) or "answered"."""
+        rows = self._read("SELECT answered FROM commands WHERE message_id = ?", (message_id,))
+        return None if not rows else "claimed" if rows[0][0] is None else "answered"
+
+    def command_answered(self, message_id: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE commands SET answered = ? WHERE message_id = ?", (now, message_id))
 
     def room_context(self, room_id: str) -> dict:
         """The chat's remembered context: `contact_id`, `case_id` and what `data` held (visitor, contact)."""
