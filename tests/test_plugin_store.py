@@ -326,6 +326,12 @@ def test_a_visitor_is_linked_to_one_contact_for_one_token(store):
     assert store.linked_contact("old", "t") is None and store.linked_contact("new", "t") == "003D"
 
 
+def test_greeted_tells_a_marked_assignment(store):
+    assert store.greeted("R1|alice") is False
+    assert store.mark_greeted("R1|alice", 1.0) is True
+    assert store.greeted("R1|alice") is True and store.greeted("R1|bob") is False
+
+
 def test_a_command_is_unknown_then_claimed_then_answered(store):
     assert store.command_state("m9") is None
     assert store.claim_command("m9", 1.0) is True

@@ -257,3 +257,33 @@ def test_idle_polls_after_a_burst_stop_listing_it_again(watch):
     watch.w.reconcile()  # the poll before it was past the window: from the watermark itself
     assert watch.omni.closed_calls[-1] == closed_at
     assert len({k for _rid, k in watch.closed}) == 3
+
+
+def test_a_greeting_that_failed_to_send_is_tried_again_and_marked_only_once_sent(tmp_path):
+    omni, store = FakeOmni(), SqliteStateStore(tmp_path / "state.sqlite3")
+    sent: list[str] = []
+
+    def on_assigned(room):
+        if not sent:
+            sent.append("failed")
+            raise RuntimeError("Rocket.Chat did not take the message")
+        sent.append(room.id)
+
+    w = ChatWatch(store, omni, on_assigned, lambda room, key: None, now=Now(T0))
+    room = lroom("R1", "alice", served=T0 + dt.timedelta(seconds=1))
+    omni.put(room)
+    with pytest.raises(RuntimeError):
+        w.handle_event(event("assigned", "R1", "alice"))
+    assert not store.greeted(plugin_watch.assignment_key(room))  # not marked: the next look tries again
+    w.handle_event(event("assigned", "R1", "alice"))
+    w.handle_event(event("assigned", "R1", "alice"))
+    assert sent == ["failed", "R1"] and store.greeted(plugin_watch.assignment_key(room))
+    store.close()
+
+
+def test_each_assignment_has_its_own_greeting_name():
+    first = lroom("R1", "alice", served=T0)
+    again = lroom("R1", "alice", served=T0 + dt.timedelta(minutes=5))  # transferred away and back
+    assert plugin_watch.greeting_name(first) == plugin_watch.greeting_name(lroom("R1", "alice", served=T0))
+    assert plugin_watch.greeting_name(first) != plugin_watch.greeting_name(again)
+    assert plugin_watch.greeting_name(first) != plugin_watch.greeting_name(lroom("R1", "bob", served=T0))

@@ -235,3 +235,23 @@ def test_what_a_stopped_leader_claimed_but_never_answered_is_answered_once_and_a
     assert traffic.mentions(lookup.email) == 1 and traffic.mentions(asked) == 1, pair.logs()
     assert not [c for c in pair.sf.records("Case") if c.get("Subject") == subject]
     assert pg_cluster.psql("SELECT count(*) FROM commands WHERE answered IS NULL") == "0"
+
+
+def test_a_greeting_sent_but_not_marked_is_sent_again_and_posted_once(
+    pair: StandbyPair, traffic: Traffic, pg_cluster: PostgresCluster
+) -> None:
+    """As a leader killed between its greeting and the marker leaves it: the next leader greets again under
+    the same name, and Rocket.Chat keeps the first."""
+    leader = pair.wait_stable()
+    chat = traffic.serve(96)
+    pg_cluster.psql(f"DELETE FROM greeted WHERE key LIKE '{chat.rid}|%'")
+    chat.visitor.say("still there?")  # the room is updated: the next leader's first poll lists it
+    assert leader.proc is not None
+    old = leader.proc
+    leader.signal(old, signal.SIGKILL)
+    wait_for(
+        lambda: pg_cluster.psql(f"SELECT count(*) FROM greeted WHERE key LIKE '{chat.rid}|%'") == "1", 30, "re-marked"
+    )
+    time.sleep(SETTLE)
+    assert traffic.mentions(chat.email) == 1, pair.logs()
+    assert "was already posted" in pair.logs(200)

@@ -43,7 +43,7 @@ from salesforce_omnichannel.chat.setupcheck import FAIL, Finding, render, run_ch
 from salesforce_omnichannel.chat.status import status_text
 from salesforce_omnichannel.chat.store import QUARANTINED, Fenced, OutboxItem, StateStore, default_path
 from salesforce_omnichannel.chat.stores import open_state_store, redact_url
-from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch
+from salesforce_omnichannel.chat.watch import KEEP_ASSIGNED_SECONDS, ChatWatch, greeting_name
 from salesforce_omnichannel.chat.watchdog import Watchdog
 from salesforce_omnichannel.crm.errors import CrmConfigError, CrmError, CrmUnavailable
 from salesforce_omnichannel.crm.fieldmap import FieldMapOrg
@@ -522,7 +522,7 @@ class Salesforce(BotPlugin):
             replies = [
                 f"You now serve {cards.shown_name(room.visitor_name) or 'a visitor'}, but Salesforce could not be asked who it is: {exc.message}"
             ]
-        self._deliver(agent, replies)
+        self._deliver(agent, replies, greeting_name(room))
 
     def _on_closed(self, room: LivechatRoom, key: str) -> None:
         self._omni().unfollow(room.id)

@@ -233,6 +233,9 @@ class PostgresStateStore:
                 f"INSERT INTO watermarks (name, value) VALUES (%s, %s) ON CONFLICT (name) DO {action}", (name, value)
             )
 
+    def greeted(self, key: str) -> bool:
+        return bool(self._read("SELECT 1 FROM greeted WHERE key = %s", (key,)))
+
     def mark_greeted(self, key: str, now: float) -> bool:
         """True when KEY (`ROOM|AGENT`) is new: the first agent greeted in ROOM, or another one than the
         last (whose marker goes, so a transfer back greets again); False for the same agent again."""

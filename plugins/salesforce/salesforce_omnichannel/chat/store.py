@@ -78,6 +78,7 @@ class StateStore(Protocol):
     def watermark(self, name: str) -> str | None: ...
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None: ...
     def mark_greeted(self, key: str, now: float) -> bool: ...  # KEY is ROOM|AGENT
+    def greeted(self, key: str) -> bool: ...
     def claim_command(self, message_id: str, now: float) -> bool: ...
     def command_state(self, message_id: str) -> str | None: ...  # None, "claimed" or "answered"
     def command_answered(self, message_id: str, now: float) -> None: ...
@@ -246,6 +247,9 @@ class SqliteStateStore:
         verb = "INSERT OR IGNORE" if only_if_absent else "INSERT OR REPLACE"
         with self._tx() as db:
             db.execute(f"{verb} INTO watermarks (name, value) VALUES (?, ?)", (name, value))
+
+    def greeted(self, key: str) -> bool:
+        return bool(self._read("SELECT 1 FROM greeted WHERE key = ?", (key,)))
 
     def mark_greeted(self, key: str, now: float) -> bool:
         """True when KEY (`ROOM|AGENT`) is new: the first agent greeted in ROOM, or another one than the

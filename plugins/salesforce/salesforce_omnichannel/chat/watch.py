@@ -33,6 +33,12 @@ def assignment_key(room) -> str:
     return f"{room.id}|{room.agent_username}"
 
 
+def greeting_name(room) -> str:
+    """The greeting's message name: one per assignment (a transfer back to the same agent is another)."""
+    served = utc_iso(room.served_at) if room.served_at else ""
+    return f"greeting|{room.id}|{room.agent_username}|{served}"
+
+
 def closure_key(room) -> str:
     return f"{room.id}|{utc_iso(room.closed_at)}"
 
@@ -102,8 +108,13 @@ class ChatWatch:
         return watermark
 
     def assigned(self, room: LivechatRoom) -> None:
-        if self._store.mark_greeted(assignment_key(room), time.time()):
-            self._on_assigned(room)
+        """Greet, then mark: the greeting is a named message (`greeting_name`), so one sent again after
+        a crash or by a standby taking over is posted once, and one that failed is tried again."""
+        key = assignment_key(room)
+        if self._store.greeted(key):
+            return
+        self._on_assigned(room)
+        self._store.mark_greeted(key, time.time())
 
     def closed(self, room: LivechatRoom) -> None:
         self._on_closed(room, closure_key(room))
