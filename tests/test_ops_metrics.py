@@ -200,6 +200,8 @@ def test_the_rules_file_validates_and_names_only_metrics_a_scrape_has(port):
     exprs = " ".join(rule["expr"] for rule in alerts.values())
     for wanted in (
         "rcsf_ready",
+        'sum(rcsf_leader{job="salesforce-bot"}) == 0',
+        'sum(rcsf_leader{job="salesforce-bot"}) > 1',
         "rcsf_outbox_oldest_pending_age_seconds > 1800",
         "rcsf_outbox_quarantined_closures > 0",
         "rcsf_salesforce_requests_total",
