@@ -26,7 +26,9 @@ from benchmarks.standby_drill import (
     Traffic,
     wait_for,
 )
+from plugin_fixtures import BOT
 from simulators.postgres import PostgresCluster
+from simulators.rocketchat.people import Admin, text_of
 
 LEASE = 1.0  # LEASE_CHECK_SECONDS: a stale lease is taken over after 3 s, a SIGSTOP lasts 9 s
 SETTLE = 2.5  # a few lease checks and polls after a round: a late duplicate would show
@@ -255,3 +257,28 @@ def test_a_greeting_sent_but_not_marked_is_sent_again_and_posted_once(
     time.sleep(SETTLE)
     assert traffic.mentions(chat.email) == 1, pair.logs()
     assert "was already posted" in pair.logs(200)
+
+
+def test_an_admins_configuration_change_follows_the_pair_to_the_next_leader(pair: StandbyPair) -> None:
+    """`!plugin config` on the active bot: Errbot keeps it in that bot's own storage, the pair in the shared
+    state, so the bot that takes over runs on it."""
+    leader = pair.wait_stable()
+    admin = Admin(pair.rc.url, "admin", "admin-pass")
+    try:
+        dm = admin.dm(BOT)
+        mark = admin.mark()
+        admin.send(dm, "!plugin config Salesforce {'POLL_SECONDS': 3}")
+        admin.wait_for_reply(dm, BOT, mark, contains="after this change", timeout=30)
+        old = leader.proc
+        assert old is not None
+        leader.signal(old, signal.SIGKILL)
+        wait_for(lambda: old.proc.poll() is not None, 10, "the leader gone")
+        successor = wait_for(lambda: pair.stable() not in (None, leader) and pair.stable(), 60, "the other bot leading")
+        adopted = "taken from the standby pair's shared state"
+        wait_for(lambda: adopted in successor.proc.output(), 30, f"the change adopted\n{pair.logs(60)}")
+        mark = admin.mark()
+        admin.send(dm, "!salesforce status")
+        reply = admin.wait_for_reply(dm, BOT, mark, contains="polling every", timeout=30)
+        assert "polling every 3 s" in text_of(reply), f"{text_of(reply)}\n{pair.logs(60)}"
+    finally:
+        admin.close()

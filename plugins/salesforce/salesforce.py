@@ -8,6 +8,7 @@ run at the same time. Replies with CRM data always go to the asking agent privat
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import threading
@@ -54,6 +55,7 @@ from salesforce_omnichannel.ops import leadership
 
 log = logging.getLogger("errbot.plugins.salesforce")
 
+SHARED_CONFIG = "plugin-configuration"  # a standby pair's last `!plugin config`, in the shared state's meta
 EXPIRE_EVERY_SECONDS = 300  # forgetting old state is an indexed delete; no need to run it every poll
 UNEXPECTED = "Something went wrong while talking to Salesforce; the bot admins can find the details in the log."
 
@@ -141,6 +143,7 @@ class Salesforce(BotPlugin):
                 self.send(self._requester(msg), f"Configuration refused, nothing was stored: {exc}")
             return None, None, None
         if not dry_run:
+            self._share_configuration(merged)
             shown = "\n".join(f"{key}: {value!r}" for key, value in merged.items())
             self.send(self._requester(msg), f"Salesforce configuration after this change:\n```\n{shown}\n```")
         return msg, cmd, f"{self.name} {merged!r}"
@@ -161,6 +164,33 @@ class Salesforce(BotPlugin):
             return
         if problems:
             raise plugin_config.ConfigError(" ".join(problems))
+
+    def _share_configuration(self, config: dict) -> None:
+        """A standby pair: an admin's change is kept in the shared state too (Errbot keeps it in this bot's
+        own storage only), so that the bot taking over runs on it."""
+        if self._leadership is None or self._state is None:
+            return
+        self._state.set_meta(SHARED_CONFIG, json.dumps({"config": config, "at": time.time()}))
+
+    def _adopt_shared_configuration(self) -> None:
+        """At activation, on a standby pair: the configuration an admin last set on any bot of the pair."""
+        if self._leadership is None or self._state is None:
+            return
+        raw = self._state.meta(SHARED_CONFIG)
+        if not raw:
+            return
+        try:
+            shared = plugin_config.validate(json.loads(raw)["config"], self._defaults())
+        except (ValueError, KeyError, TypeError, plugin_config.ConfigError) as exc:
+            log.warning(
+                "The standby pair's shared Salesforce configuration is not usable (%s); keeping this bot's", exc
+            )
+            return
+        if shared == self.config:
+            return
+        self._bot.plugin_manager.set_plugin_configuration(self.name, shared)
+        self.configure(shared)
+        log.info("Salesforce configuration taken from the standby pair's shared state (an admin's last change)")
 
     def _reactivate_on_defaults(self) -> None:
         if self.is_activated:
@@ -218,6 +248,7 @@ class Salesforce(BotPlugin):
             self._probes.activation_failed(f"the state store {where} cannot be opened ({type(exc).__name__})")
             raise
         log.info("Salesforce plugin state in %s", self._state.path)
+        self._adopt_shared_configuration()
         import_errbot_state(self, self._state)
         self._outbox = Outbox(self._state)
         self.watchdog.restore(self._state)
