@@ -86,6 +86,14 @@ def _assert_nothing_left(run_dir: Path, output: str) -> None:
     assert not (run_dir / "keys").exists(), "the demo's private key outlived the demo"
 
 
+def _kill_survivors(run_dir: Path) -> None:
+    for line in _survivors(run_dir, []):
+        try:
+            os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
 def _chat_lines(output: str, name: str) -> list[str]:
     """Every line shown as posted in the livechat room, i.e. what the visitor's widget shows."""
     return [line for line in output.splitlines() if line.startswith(f"[chat with {name}]")]
@@ -197,11 +205,15 @@ def test_a_signal_stops_everything_it_started(tmp_path, signum, trigger):
     try:
         assert triggered.wait(150), "".join(lines)
         proc.send_signal(signum)
-        code = proc.wait(60)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the demo did not stop within 60 s of the signal; its output:\n" + "".join(lines))
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+            _kill_survivors(run_dir)  # a demo killed here cannot stop its children: the test does
     reader.join(5)
     out = "".join(lines)
     assert code == 130, out
