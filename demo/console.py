@@ -39,6 +39,8 @@ Try this (you are alice, an Omnichannel agent; the bot is salesforce-bot):
 class Output:
     """Serialises printing from the feed thread and the main thread; keeps the prompt line intact."""
 
+    LOCK_WAIT = 5.0
+
     def __init__(self, stream: TextIO, interactive: bool):
         self.stream, self.interactive = stream, interactive
         self.lock = threading.Lock()
@@ -53,8 +55,11 @@ class Output:
 
     def emit(self, lines: Iterable[str]) -> None:
         """Print LINES; once the terminal is gone (closed: EIO, a closed pipe: EPIPE) print nothing more,
-        so that stopping the demo's processes never fails on the way."""
-        with self.lock:
+        so that stopping the demo's processes never fails on the way. The lock is waited for LOCK_WAIT
+        seconds at most: a Ctrl-C or SIGTERM raised just as another emit took it can leave it held, and
+        the stop that follows must still print and stop every child."""
+        locked = self.lock.acquire(timeout=self.LOCK_WAIT)
+        try:
             if self.gone:
                 return
             text = "\n".join(lines)
@@ -67,6 +72,9 @@ class Output:
                 self.stream.flush()
             except (OSError, ValueError):  # ValueError: the stream was closed
                 self.gone = True
+        finally:
+            if locked:
+                self.lock.release()
 
 
 def _botlog(session: Session, stack: Stack, rest: str) -> None:

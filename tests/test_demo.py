@@ -330,3 +330,18 @@ def test_a_card_from_the_bot_in_a_dm_reads_as_private_with_its_fields():
     assert render(visitor, {"roomType": "l", "roomName": "Jane Doe"}, "alice") == [
         "[chat with Jane Doe] Jane Doe (visitor): Hi"
     ]
+
+
+def test_printing_never_waits_for_ever_on_a_lock_an_interrupt_left_held():
+    """A signal raised just as one emit took the output lock can leave it held; the stop that follows
+    must still print (and so go on to stop every child)."""
+    import io
+
+    from demo.console import Output
+
+    out = Output(io.StringIO(), interactive=False)
+    out.LOCK_WAIT = 0.2
+    out.lock.acquire()  # as an interrupted emit leaves it
+    out.emit(["Interrupted: stopping everything ..."])
+    assert out.stream.getvalue() == "Interrupted: stopping everything ...\n"
+    assert out.lock.locked()  # not released by the emit that did not take it
