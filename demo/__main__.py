@@ -14,6 +14,7 @@ import argparse
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     finally:
         with signals.held(reraise=False):
-            if session is not None:
-                session.close()
+            if session is not None:  # at most 10 s: a server slow to answer must not keep the children running
+                closer = threading.Thread(target=session.close, name="session-close", daemon=True)
+                closer.start()
+                closer.join(10)
             stack.stop()
             shutil.rmtree(stack.run_dir / "keys", ignore_errors=True)  # a demo key is never kept
         out.emit([f"Everything stopped. Logs stay in {stack.run_dir}"])
