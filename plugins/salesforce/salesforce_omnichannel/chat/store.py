@@ -6,7 +6,7 @@ crash can leave a value unreadable and every later read failing; state that deci
 customer's chat reaches Salesforce needs real transactions. `StateStore` is the interface the
 plugin uses; `SqliteStateStore` (standard library, WAL, one transaction per call) is the embedded
 default, `pgstore.PostgresStateStore` the same on PostgreSQL for a standby pair (`stores.open_state_store`
-picks one from STATE_URL); `schema` holds their versioned migrations. Every query is served by an
+picks one from STATE_URL); `schema` holds their versioned migrations. Both run the same calls (`SqlStateStore`). Every query is served by an
 index, so its cost follows what changed, not how many chats were ever handled.
 """
 
@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,55 +98,20 @@ class StateStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteStateStore:
-    """SQLite in WAL mode with `synchronous=FULL`: a committed step survives a kill -9 and a power cut."""
+class SqlStateStore:
+    """Every `StateStore` call in the SQL that SQLite and PostgreSQL both accept (`?` placeholders, upserts
+    with ON CONFLICT): the stores below add only their connection and transactions (`_tx()` yields
+    something with `execute(sql, args)`, `_read(sql, args)` returns the rows)."""
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        try:
-            with self._lock:
-                migrate_sqlite(self._db)
-        except BaseException:
-            self._db.close()
-            raise
+    _ROW_LOCK = ""  # what a read that the same transaction writes over adds (SQLite's BEGIN IMMEDIATE needs none)
 
-    def __repr__(self) -> str:
-        return f"SqliteStateStore({self.path!r})"
-
-    # -- transactions --------------------------------------------------------------------
-    class _Tx:
-        def __init__(self, store: SqliteStateStore):
-            self.store = store
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            try:
-                self.store._db.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self.store._lock.release()
-                raise
-            return self.store._db
-
-        def __exit__(self, exc_type, exc, tb) -> None:
-            try:
-                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
-            finally:
-                self.store._lock.release()
-
-    def _tx(self) -> SqliteStateStore._Tx:
-        return SqliteStateStore._Tx(self)
+    def _tx(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        raise NotImplementedError
 
-    # -- outbox --------------------------------------------------------------------------
+    # -- outbox --------------------------------------------------------------------------------------
     def enqueue(
         self,
         key: str,
@@ -159,8 +125,8 @@ class SqliteStateStore:
         """Queue work once: False when the key is already known in any state."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO outbox (key, room_id, state, payload, attempts, next_at, last_error, created, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (key, room_id, state, payload, attempts, next_at, last_error, created, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (
                     key,
                     room_id,
@@ -224,7 +190,7 @@ class SqliteStateStore:
 
     def items(self, state: str, limit: int) -> list[OutboxItem]:
         """The newest items in STATE (for `status`); unreadable ones show with empty data."""
-        order = "created" if state == PENDING else "finished_at DESC"
+        order = "created" if state == PENDING else "finished_at DESC NULLS LAST"
         out = []
         for row in self._read(
             f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY {order} LIMIT ?", (state, limit)
@@ -238,15 +204,17 @@ class SqliteStateStore:
     def count(self, state: str) -> int:
         return int(self._read("SELECT COUNT(*) FROM outbox WHERE state = ?", (state,))[0][0])
 
-    # -- watermarks, greetings, rooms --------------------------------------------------------
+    # -- watermarks, greetings, commands, rooms ---------------------------------------------------------
     def watermark(self, name: str) -> str | None:
         rows = self._read("SELECT value FROM watermarks WHERE name = ?", (name,))
         return rows[0][0] if rows else None
 
     def set_watermark(self, name: str, value: str, only_if_absent: bool = False) -> None:
-        verb = "INSERT OR IGNORE" if only_if_absent else "INSERT OR REPLACE"
+        action = "NOTHING" if only_if_absent else "UPDATE SET value = EXCLUDED.value"
         with self._tx() as db:
-            db.execute(f"{verb} INTO watermarks (name, value) VALUES (?, ?)", (name, value))
+            db.execute(
+                f"INSERT INTO watermarks (name, value) VALUES (?, ?) ON CONFLICT (name) DO {action}", (name, value)
+            )
 
     def greeted(self, key: str) -> bool:
         return bool(self._read("SELECT 1 FROM greeted WHERE key = ?", (key,)))
@@ -256,19 +224,21 @@ class SqliteStateStore:
         last (whose marker goes, so a transfer back greets again); False for the same agent again."""
         room = key.partition("|")[0]
         with self._tx() as db:
-            if db.execute("INSERT OR IGNORE INTO greeted (key, at) VALUES (?, ?)", (key, now)).rowcount != 1:
+            cur = db.execute("INSERT INTO greeted (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, now))
+            if cur.rowcount != 1:
                 return False
-            # the room's other markers: a range of the primary key ('}' follows '|')
-            db.execute("DELETE FROM greeted WHERE key >= ? AND key < ? AND key != ?", (room + "|", room + "}", key))
+            # the room's other markers: a range of the primary key ('}' follows '|'; the column sorts bytewise)
+            db.execute("DELETE FROM greeted WHERE key >= ? AND key < ? AND key <> ?", (room + "|", room + "}", key))
             return True
 
     def claim_command(self, message_id: str, now: float) -> bool:
         """True the first time MESSAGE_ID is claimed: a standby taking over never answers a command twice."""
         with self._tx() as db:
-            return (
-                db.execute("INSERT OR IGNORE INTO commands (message_id, at) VALUES (?, ?)", (message_id, now)).rowcount
-                == 1
+            cur = db.execute(
+                "INSERT INTO commands (message_id, at) VALUES (?, ?) ON CONFLICT (message_id) DO NOTHING",
+                (message_id, now),
             )
+            return cur.rowcount == 1
 
     def command_state(self, message_id: str) -> str | None:
         """None (never claimed), "claimed" (claimed, its answer not recorded) or "answered"."""
@@ -296,9 +266,15 @@ class SqliteStateStore:
         if unknown:
             raise ValueError(f"unknown room context fields: {sorted(unknown)}")
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO room_context (room_id, updated) VALUES (?, ?)", (room_id, now))
+            db.execute(
+                "INSERT INTO room_context (room_id, updated) VALUES (?, ?) ON CONFLICT (room_id) DO NOTHING",
+                (room_id, now),
+            )
             if "data" in values:
-                row = db.execute("SELECT data FROM room_context WHERE room_id = ?", (room_id,)).fetchone()
+                # the merge reads what it writes over: no other writer may slip in between (_ROW_LOCK)
+                row = db.execute(
+                    f"SELECT data FROM room_context WHERE room_id = ?{self._ROW_LOCK}", (room_id,)
+                ).fetchone()
                 try:
                     merged = json.loads(row[0] or "{}")
                 except ValueError:
@@ -307,11 +283,8 @@ class SqliteStateStore:
                     merged = {}
                 merged.update(values["data"])
                 values = {**values, "data": json.dumps(merged)}
-            sets = ", ".join(f"{name} = ?" for name in values)
-            db.execute(
-                f"UPDATE room_context SET {sets + ', ' if sets else ''}updated = ? WHERE room_id = ?",
-                (*values.values(), now, room_id),
-            )
+            sets = "".join(f"{name} = ?, " for name in values)  # names checked above
+            db.execute(f"UPDATE room_context SET {sets}updated = ? WHERE room_id = ?", (*values.values(), now, room_id))
 
     def linked_contact(self, visitor_id: str, token: str) -> str | None:
         """The contact this visitor (Rocket.Chat visitor id and widget token) was matched to or saved as."""
@@ -323,7 +296,9 @@ class SqliteStateStore:
     def link_visitor(self, visitor_id: str, token: str, contact_id: str, now: float) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO visitor_contacts (visitor_id, token, contact_id, updated) VALUES (?, ?, ?, ?)",
+                "INSERT INTO visitor_contacts (visitor_id, token, contact_id, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (visitor_id) DO UPDATE SET token = EXCLUDED.token, contact_id = EXCLUDED.contact_id,"
+                " updated = EXCLUDED.updated",
                 (visitor_id, token, contact_id, now),
             )
 
@@ -334,13 +309,17 @@ class SqliteStateStore:
     def expire(self, done_before: float, greeted_before: float, rooms_before: float, links_before: float = 0.0) -> int:
         """Indexed deletes of what is old enough to forget (claimed commands go with the greetings);
         failed and quarantined items are kept."""
+        n = 0
         with self._tx() as db:
-            n = db.execute("DELETE FROM outbox WHERE state = ? AND finished_at < ?", (DONE, done_before)).rowcount
-            n += db.execute("DELETE FROM greeted WHERE at < ?", (greeted_before,)).rowcount
-            n += db.execute("DELETE FROM commands WHERE at < ?", (greeted_before,)).rowcount
-            n += db.execute("DELETE FROM room_context WHERE updated < ?", (rooms_before,)).rowcount
-            n += db.execute("DELETE FROM visitor_contacts WHERE updated < ?", (links_before,)).rowcount
-            return n
+            for sql, args in (
+                ("DELETE FROM outbox WHERE state = ? AND finished_at < ?", (DONE, done_before)),
+                ("DELETE FROM greeted WHERE at < ?", (greeted_before,)),
+                ("DELETE FROM commands WHERE at < ?", (greeted_before,)),
+                ("DELETE FROM room_context WHERE updated < ?", (rooms_before,)),
+                ("DELETE FROM visitor_contacts WHERE updated < ?", (links_before,)),
+            ):
+                n += db.execute(sql, args).rowcount
+        return n
 
     def load_describe(self, sobject: str) -> tuple[float, dict] | None:
         """A Salesforce describe kept with its fetch time (the metadata cache decides whether it is fresh)."""
@@ -350,7 +329,8 @@ class SqliteStateStore:
     def save_describe(self, sobject: str, fetched_at: float, body: dict) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO describes (sobject, fetched_at, body) VALUES (?, ?, ?)",
+                "INSERT INTO describes (sobject, fetched_at, body) VALUES (?, ?, ?)"
+                " ON CONFLICT (sobject) DO UPDATE SET fetched_at = EXCLUDED.fetched_at, body = EXCLUDED.body",
                 (sobject, fetched_at, json.dumps(body)),
             )
 
@@ -360,7 +340,59 @@ class SqliteStateStore:
 
     def set_meta(self, name: str, value: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+            db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                (name, value),
+            )
+
+
+class SqliteStateStore(SqlStateStore):
+    """SQLite in WAL mode with `synchronous=FULL`: a committed step survives a kill -9 and a power cut."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            with self._lock:
+                migrate_sqlite(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqliteStateStore({self.path!r})"
+
+    # -- transactions --------------------------------------------------------------------
+    class _Tx:
+        def __init__(self, store: SqliteStateStore):
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._lock.acquire()
+            try:
+                self.store._db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.store._lock.release()
+                raise
+            return self.store._db
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            try:
+                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self.store._lock.release()
+
+    def _tx(self) -> SqliteStateStore._Tx:
+        return SqliteStateStore._Tx(self)
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
         with self._lock:
