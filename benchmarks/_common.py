@@ -18,6 +18,18 @@ for _p in (ROOT, ROOT / "tests", ROOT / "plugins" / "salesforce", ROOT / "backen
         sys.path.insert(0, str(_p))
 
 
+def per_room(records: list[dict], field: str) -> dict[str, int]:
+    """How many RECORDS each room has, by the room id that ends their FIELD (`… [ROOM_ID]`): the transcript
+    Task's Subject and the long transcript note's Title both end that way."""
+    counts: dict[str, int] = {}
+    for record in records:
+        text = record.get(field) or ""
+        if text.endswith("]") and "[" in text:
+            rid = text.rsplit("[", 1)[1][:-1]
+            counts[rid] = counts.get(rid, 0) + 1
+    return counts
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 

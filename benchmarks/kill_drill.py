@@ -37,7 +37,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import table  # noqa: E402  (sets sys.path)
+from benchmarks._common import per_room, table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT, Stack, wait_until  # noqa: E402
 from salesforce_omnichannel.chat.store import DONE, SqliteStateStore  # noqa: E402
 from sf_fixtures import Keys  # noqa: E402
@@ -88,22 +88,10 @@ class Drill:
         self.closed.append((rid, email))
 
     def tasks_by_room(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for task in self.stack.sf.records("Task"):
-            subject = task.get("Subject") or ""
-            if subject.endswith("]") and "[" in subject:
-                rid = subject.rsplit("[", 1)[1][:-1]
-                counts[rid] = counts.get(rid, 0) + 1
-        return counts
+        return per_room(self.stack.sf.records("Task"), "Subject")
 
     def notes_by_room(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for note in self.stack.sf.notes():
-            title = note.get("Title") or ""
-            if title.endswith("]") and "[" in title:
-                rid = title.rsplit("[", 1)[1][:-1]
-                counts[rid] = counts.get(rid, 0) + 1
-        return counts
+        return per_room(self.stack.sf.notes(), "Title")
 
     def wait_all_saved(self, timeout: float = 180.0) -> float:
         t0 = time.monotonic()

@@ -47,7 +47,7 @@ import requests
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import table  # noqa: E402  (sets sys.path)
+from benchmarks._common import per_room, table  # noqa: E402  (sets sys.path)
 from plugin_fixtures import BOT  # noqa: E402
 from rc_fixtures import RocketChatSim  # noqa: E402
 from sf_fixtures import Keys, SalesforceSim  # noqa: E402
@@ -453,13 +453,7 @@ class Traffic:
         return time.monotonic()
 
     def tasks_by_room(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for task in self.pair.sf.records("Task"):
-            subject = task.get("Subject") or ""
-            if subject.endswith("]") and "[" in subject:
-                rid = subject.rsplit("[", 1)[1][:-1]
-                counts[rid] = counts.get(rid, 0) + 1
-        return counts
+        return per_room(self.pair.sf.records("Task"), "Subject")
 
     def outstanding(self, round_no: int | None = None) -> list[str]:
         """What is still owed (of ROUND_NO, or all): greetings, replies and Tasks not there yet."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -59,6 +61,20 @@ def traffic(pair: StandbyPair):
 @pytest.fixture(scope="module")
 def drill(pair: StandbyPair, traffic: Traffic) -> Drill:
     return Drill(pair, traffic, random.Random(11))
+
+
+@contextmanager
+def no_bot_running(pair: StandbyPair) -> Iterator[None]:
+    """Both bots killed and kept down (the supervisor holding their restarts) until the block ends."""
+    pair.restarts_paused.set()
+    try:
+        for slot in pair.slots:
+            assert slot.proc is not None
+            slot.signal(slot.proc, signal.SIGKILL)
+        wait_for(lambda: not any(s.alive() for s in pair.slots), 10, "both bots down")
+        yield
+    finally:
+        pair.restarts_paused.clear()
 
 
 def run_clean(drill: Drill, fault: str) -> Round:
@@ -116,20 +132,13 @@ def outage(pair: StandbyPair, traffic: Traffic) -> dict[str, Command | Chat]:
     and the new leader has greeted, answered and saved what it is going to."""
     pair.wait_stable()
     open_chat, closing = traffic.serve(90), traffic.serve(90)
-    pair.restarts_paused.set()
-    try:
-        for slot in pair.slots:
-            assert slot.proc is not None
-            slot.signal(slot.proc, signal.SIGKILL)
-        wait_for(lambda: not any(s.alive() for s in pair.slots), 10, "both bots down")
+    with no_bot_running(pair):
         in_open = traffic.command(open_chat)
         in_closed = traffic.command(closing)
         traffic.close(closing)
         fresh = traffic.open(90)
         in_fresh = traffic.command(fresh)
         time.sleep(1)
-    finally:
-        pair.restarts_paused.clear()
     pair.wait_stable()
     traffic.wait_greeting(fresh, 30)
     wait_for(lambda: traffic.mentions(in_open.email) and traffic.mentions(in_fresh.email), 30, "the replies")
@@ -214,12 +223,7 @@ def test_what_a_stopped_leader_claimed_but_never_answered_is_answered_once_and_a
     pair.wait_stable()
     chat = traffic.serve(95)
     subject = "Interrupted create 95"
-    pair.restarts_paused.set()
-    try:
-        for slot in pair.slots:
-            assert slot.proc is not None
-            slot.signal(slot.proc, signal.SIGKILL)
-        wait_for(lambda: not any(s.alive() for s in pair.slots), 10, "both bots down")
+    with no_bot_running(pair):
         lookup = traffic.command(chat)
         traffic.alice.send(chat.rid, f'!salesforce create-case --subject "{subject}"')
         typed = {m["msg"]: m["_id"] for m in pair.rc.room_messages(chat.rid)}
@@ -228,8 +232,6 @@ def test_what_a_stopped_leader_claimed_but_never_answered_is_answered_once_and_a
             typed[f'!salesforce create-case --subject "{subject}"'],
         ]
         pg_cluster.psql("INSERT INTO commands (message_id, at) VALUES " + ", ".join(f"('{mid}', 0)" for mid in claimed))
-    finally:
-        pair.restarts_paused.clear()
     pair.wait_stable()
     asked = "may or may not have been created"
     wait_for(lambda: traffic.mentions(lookup.email) and traffic.mentions(asked), 30, "the answer and the question")
