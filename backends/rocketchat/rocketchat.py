@@ -473,7 +473,7 @@ class RocketChatBackend(ErrBot):
             return self.rest.post("chat.sendMessage", {"message": message}, retry_transient=True)
         except RestError as exc:
             # Rocket.Chat does not insert an _id twice, and its answer to the second try is no clean success
-            if name and (ALREADY_POSTED in (exc.error_type, *exc.error.split()) or self._posted(message["_id"])):
+            if name and (exc.error_type == ALREADY_POSTED or self._posted(message["_id"])):
                 log.info("Message %s in %s was already posted; not posting it again", message["_id"], rid)
                 return {}
             raise
