@@ -766,12 +766,11 @@ class Salesforce(BotPlugin):
                 self._send_text(to, cards.as_markdown(reply) if isinstance(reply, dict) else reply, client_id)
 
     def _send_text(self, to: Any, text: str, client_id: str | None) -> None:
-        if not client_id:
-            self.send(to, text)
-            return
+        """What `send(to, text)` does, with the message's name in its extras."""
         message = self._bot.build_message(text)
         message.to, message.frm = to, self._bot.bot_identifier
-        message.extras["client_id"] = client_id
+        if client_id:
+            message.extras["client_id"] = client_id
         self._bot.split_and_send_message(message)
 
 
